@@ -1,0 +1,86 @@
+/**
+ * Email-sync consumer: reads canonical contact events (EventBridge events delivered to its queue) and keeps
+ * the email platform's subscribers in step with the CRM: created/updated → subscribe or update, deleted →
+ * unsubscribe. Each event is applied at most once (Powertools idempotency on its event key); failed records
+ * are reported individually and backed off, then dead-lettered by SQS.
+ */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { z } from 'zod';
+import { removeSubscriber, upsertSubscriber } from '../connectors/systems.js';
+import { ContactChanged, DetailType } from '../contracts.js';
+import { clientConfig } from '../shared/aws.js';
+import { requiredEnv } from '../shared/env.js';
+import { MappingError } from '../shared/errors.js';
+import { instrument, logger, tracer } from '../shared/powertools.js';
+import { backOffFailedRecords } from '../shared/redelivery.js';
+
+const baseUrl = requiredEnv('DOWNSTREAM_BASE_URL');
+const queueUrl = requiredEnv('QUEUE_URL');
+const redelivery = {
+  baseSeconds: Number(requiredEnv('REDELIVERY_BASE_SECONDS')),
+  capSeconds: Number(requiredEnv('REDELIVERY_CAP_SECONDS')),
+};
+
+const ContactEvent = z.object({
+  'detail-type': z.enum([DetailType.ContactCreated, DetailType.ContactUpdated, DetailType.ContactDeleted]),
+  detail: ContactChanged,
+});
+type ContactEvent = z.infer<typeof ContactEvent>;
+
+const sqs = tracer.captureAWSv3Client(new SQSClient(clientConfig(2000)));
+const processor = new BatchProcessor(EventType.SQS);
+const idempotency = new IdempotencyConfig({
+  eventKeyJmesPath: 'detail.eventKey',
+  expiresAfterSeconds: 14 * 24 * 3600,
+  throwOnNoIdempotencyKey: true,
+});
+let context: Context | undefined;
+
+const applyOnce = makeIdempotent(
+  async (event: ContactEvent) => {
+    const call = {
+      baseUrl,
+      remainingTimeMs: context?.getRemainingTimeInMillis() ?? 10_000,
+      idempotencyKey: `${event.detail.eventKey}:email-sync`,
+    };
+    if (event['detail-type'] === DetailType.ContactDeleted) await removeSubscriber(call, event.detail);
+    else await upsertSubscriber(call, event.detail);
+    return { applied: event['detail-type'] };
+  },
+  {
+    persistenceStore: new DynamoDBPersistenceLayer({
+      tableName: requiredEnv('IDEMPOTENCY_TABLE_NAME'),
+      awsSdkV3Client: tracer.captureAWSv3Client(new DynamoDBClient(clientConfig(2000))),
+    }),
+    config: idempotency,
+  },
+);
+
+async function syncRecord(record: SQSRecord): Promise<void> {
+  let body: unknown;
+  try {
+    body = JSON.parse(record.body);
+  } catch {
+    throw new MappingError('message is not JSON');
+  }
+  const parsed = ContactEvent.safeParse(body);
+  if (!parsed.success) throw new MappingError('message is not a canonical contact event');
+  logger.appendKeys({ eventKey: parsed.data.detail.eventKey });
+  await applyOnce(parsed.data);
+}
+
+export const handler = instrument(async (event: SQSEvent, lambdaContext: Context) => {
+  context = lambdaContext;
+  idempotency.registerLambdaContext(lambdaContext);
+  const response = await processPartialResponse(event, syncRecord, processor, {
+    context: lambdaContext,
+    throwOnFullBatchFailure: false,
+  });
+  await backOffFailedRecords(sqs, queueUrl, event.Records, response, redelivery);
+  return response;
+});

@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { type CanonicalEvent, DetailType } from '../contracts.js';
+import { parsePayload, splitName } from './parse.js';
+
+const CheckoutSessionCompleted = z.object({
+  created: z.number().int(),
+  data: z.object({
+    object: z.object({
+      id: z.string().min(1),
+      client_reference_id: z.string().nullish(),
+      amount_total: z.number().int().nonnegative(),
+      currency: z.string().length(3),
+      payment_status: z.string(),
+      customer_details: z.object({ email: z.email(), name: z.string().nullish() }),
+    }),
+  }),
+});
+
+/**
+ * Maps a Stripe event to a canonical event. `checkout.session.completed` with `payment_status: "paid"`
+ * becomes `order.paid` (the order id is the session's `client_reference_id`, else the session id); other
+ * types, and sessions still awaiting an asynchronous payment, are not routed (`undefined`).
+ *
+ * Source: https://docs.stripe.com/api/checkout/sessions/object, https://docs.stripe.com/checkout/fulfillment
+ * @throws MappingError when a routed type lacks the fields its canonical event needs
+ */
+export function mapStripe(eventType: string, payload: unknown, eventKey: string): CanonicalEvent | undefined {
+  if (eventType !== 'checkout.session.completed') return undefined;
+  const event = parsePayload(CheckoutSessionCompleted, payload, 'stripe checkout.session.completed');
+  const session = event.data.object;
+  if (session.payment_status !== 'paid') return undefined;
+  return {
+    source: 'stripe',
+    detailType: DetailType.OrderPaid,
+    detail: {
+      eventKey,
+      orderId: session.client_reference_id ?? session.id,
+      currency: session.currency.toLowerCase(),
+      amountTotal: session.amount_total,
+      customer: { email: session.customer_details.email, ...splitName(session.customer_details.name) },
+      paidAt: new Date(event.created * 1000).toISOString(),
+    },
+  };
+}

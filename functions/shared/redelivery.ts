@@ -1,0 +1,67 @@
+import { ChangeMessageVisibilityBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
+
+/** SQS's longest visibility timeout, seconds (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html). */
+const MAX_VISIBILITY_SECONDS = 43_200;
+/** ChangeMessageVisibilityBatch takes at most 10 entries. */
+const SQS_BATCH_LIMIT = 10;
+
+/**
+ * Delay before the n-th redelivery of a failed record: exponential from `baseSeconds`, capped, with equal
+ * jitter so records that failed together do not come back together.
+ * @param receiveCount the record's `ApproximateReceiveCount` (1 on first delivery)
+ * @param random a number in [0, 1)
+ * @returns seconds, an integer in [ceil(d/2), d] where d = min(cap, base·2^(n-1))
+ */
+export function redeliveryDelaySeconds(
+  receiveCount: number,
+  baseSeconds: number,
+  capSeconds: number,
+  random: number,
+): number {
+  const exponential = Math.min(
+    capSeconds,
+    baseSeconds * 2 ** Math.max(0, receiveCount - 1),
+    MAX_VISIBILITY_SECONDS,
+  );
+  const half = exponential / 2;
+  return Math.ceil(half + random * half);
+}
+
+/**
+ * Backs off the failed records of a batch: sets each one's visibility timeout to its redelivery delay, so
+ * a transient failure is retried in seconds and a lasting one reaches the dead-letter queue after
+ * `maxReceiveCount` spaced attempts rather than at the pace of the queue's visibility timeout. Best effort:
+ * if the call fails, the records come back after the queue's visibility timeout as usual.
+ */
+export async function backOffFailedRecords(
+  sqs: SQSClient,
+  queueUrl: string,
+  records: readonly SQSRecord[],
+  response: SQSBatchResponse,
+  delay: { baseSeconds: number; capSeconds: number },
+): Promise<void> {
+  const failed = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier));
+  const entries = records
+    .filter((record) => failed.has(record.messageId))
+    .map((record, index) => ({
+      Id: String(index),
+      ReceiptHandle: record.receiptHandle,
+      VisibilityTimeout: redeliveryDelaySeconds(
+        Number(record.attributes.ApproximateReceiveCount) || 1,
+        delay.baseSeconds,
+        delay.capSeconds,
+        Math.random(),
+      ),
+    }));
+  for (let start = 0; start < entries.length; start += SQS_BATCH_LIMIT) {
+    await sqs
+      .send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: entries.slice(start, start + SQS_BATCH_LIMIT),
+        }),
+      )
+      .catch(() => undefined);
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The shape shared by every step of a flow: a Lambda handler that runs its connector call at most once per
+ * event key and step (Powertools idempotency in DynamoDB: a re-started or retried step returns the stored
+ * result instead of calling the system again) and sends an `Idempotency-Key` of `<event key>:<step>` so the
+ * system can deduplicate too.
+ */
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Context } from 'aws-lambda';
+import type { CallContext } from '../connectors/systems.js';
+import { clientConfig } from '../shared/aws.js';
+import { requiredEnv } from '../shared/env.js';
+import { instrument, logger, tracer } from '../shared/powertools.js';
+
+/** Step results are kept 14 days, like the router's deduplication records. */
+const STEP_RECORD_SECONDS = 14 * 24 * 3600;
+
+/** What every step receives: the canonical event's key, plus the step's own input. */
+export interface StepInput {
+  eventKey: string;
+}
+
+/**
+ * Builds the Lambda handler of one step.
+ * @param step the step's name, part of the `Idempotency-Key` (e.g. `create-invoice`)
+ * @param run the connector call; gets the system's base URL (env `DOWNSTREAM_BASE_URL`), the remaining time
+ *   and the idempotency key. Must not mutate its input.
+ */
+export function defineStep<I extends StepInput, O extends object>(
+  step: string,
+  run: (input: I, call: CallContext) => Promise<O>,
+) {
+  const baseUrl = requiredEnv('DOWNSTREAM_BASE_URL');
+  const config = new IdempotencyConfig({
+    eventKeyJmesPath: 'eventKey',
+    expiresAfterSeconds: STEP_RECORD_SECONDS,
+    throwOnNoIdempotencyKey: true,
+  });
+  const persistenceStore = new DynamoDBPersistenceLayer({
+    tableName: requiredEnv('IDEMPOTENCY_TABLE_NAME'),
+    awsSdkV3Client: tracer.captureAWSv3Client(new DynamoDBClient(clientConfig(2000))),
+  });
+  const idempotent = makeIdempotent(
+    async (input: I, context: Context): Promise<O> => {
+      logger.appendKeys({ eventKey: input.eventKey, step });
+      return run(input, {
+        baseUrl,
+        remainingTimeMs: context.getRemainingTimeInMillis(),
+        idempotencyKey: `${input.eventKey}:${step}`,
+      });
+    },
+    { persistenceStore, config },
+  );
+  return instrument(async (input: I, context: Context): Promise<O> => {
+    config.registerLambdaContext(context);
+    return idempotent(input, context);
+  });
+}

@@ -1,0 +1,23 @@
+import { decodeHexSha256, hmacSha256, matchesAny } from './crypto.js';
+import { SignatureVerificationError } from './errors.js';
+import type { SignedRequest } from './types.js';
+
+const PREFIX = 'sha256=';
+
+/**
+ * Verifies GitHub's `X-Hub-Signature-256: sha256=<hex>` header: HMAC-SHA256, keyed with the webhook secret,
+ * over the raw body. The legacy SHA-1 `X-Hub-Signature` header is never accepted. GitHub signs no
+ * timestamp: replays are stopped by the router's deduplication on `X-GitHub-Delivery`.
+ *
+ * Source: https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries
+ * @throws SignatureVerificationError
+ */
+export function verifyGithub(request: SignedRequest): void {
+  const header = request.headers.single('x-hub-signature-256');
+  if (!header) throw new SignatureVerificationError('missing_signature');
+  const signature = header.startsWith(PREFIX) ? decodeHexSha256(header.slice(PREFIX.length)) : undefined;
+  if (!signature) throw new SignatureVerificationError('malformed_signature');
+
+  const expected = request.secrets.map((secret) => hmacSha256(secret, request.body));
+  if (!matchesAny(expected, [signature])) throw new SignatureVerificationError('signature_mismatch');
+}

@@ -1,0 +1,87 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+
+export interface AlarmsProps {
+  /**
+   * Where runbooks are published; each alarm's description links to `<runbookBaseUrl>/<runbook>.md`.
+   * @default 'docs/runbooks'
+   */
+  readonly runbookBaseUrl?: string;
+}
+
+/**
+ * The on-call topic (encrypted with a key CloudWatch may use) and the alarms that page it. Every alarm
+ * notifies on ALARM and on OK, and its description says what broke and links its runbook.
+ */
+export class Alarms extends Construct {
+  readonly topic: sns.Topic;
+  readonly alarms: cloudwatch.Alarm[] = [];
+  private readonly runbookBaseUrl: string;
+
+  constructor(scope: Construct, id: string, props: AlarmsProps = {}) {
+    super(scope, id);
+    this.runbookBaseUrl = props.runbookBaseUrl ?? 'docs/runbooks';
+    const key = new kms.Key(this, 'TopicKey', {
+      description: 'switchyard on-call topic',
+      enableKeyRotation: true,
+    });
+    key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    this.topic = new sns.Topic(this, 'OnCallTopic', {
+      displayName: 'switchyard on-call',
+      masterKey: key,
+      enforceSSL: true,
+    });
+  }
+
+  /** Pages when a dead-letter queue holds any message: an event could not be processed and waits for on-call. */
+  watchDeadLetterQueue(id: string, queue: sqs.IQueue, holds: string): cloudwatch.Alarm {
+    return this.add(
+      id,
+      queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+      `${holds} is not empty: events failed after every retry and wait for a redrive.`,
+      'dead-letter-queue',
+    );
+  }
+
+  /** Pages when a flow execution fails, times out or is aborted. */
+  watchFlow(id: string, stateMachine: sfn.IStateMachine, flow: string): cloudwatch.Alarm {
+    const failures = new cloudwatch.MathExpression({
+      expression: 'failed + timedOut + aborted',
+      usingMetrics: {
+        failed: stateMachine.metricFailed({ statistic: 'Sum' }),
+        timedOut: stateMachine.metricTimedOut({ statistic: 'Sum' }),
+        aborted: stateMachine.metricAborted({ statistic: 'Sum' }),
+      },
+      period: Duration.minutes(1),
+      label: `${flow} executions failed, timed out or aborted`,
+    });
+    return this.add(
+      id,
+      failures,
+      `The ${flow} flow ended in failure: a step failed for good, compensations ran, and flow.failed was emitted.`,
+      'flow-failed',
+    );
+  }
+
+  private add(id: string, metric: cloudwatch.IMetric, what: string, runbook: string): cloudwatch.Alarm {
+    const alarm = new cloudwatch.Alarm(this, id, {
+      metric,
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: `${what} Runbook: ${this.runbookBaseUrl}/${runbook}.md`,
+    });
+    alarm.addAlarmAction(new actions.SnsAction(this.topic));
+    alarm.addOkAction(new actions.SnsAction(this.topic));
+    this.alarms.push(alarm);
+    return alarm;
+  }
+}

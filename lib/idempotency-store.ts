@@ -1,0 +1,27 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { Construct } from 'constructs';
+
+/**
+ * The DynamoDB table behind Powertools idempotency: deduplication records of the router and step results of
+ * the flows (keys are prefixed with the function name, so they never collide). On-demand, encrypted,
+ * point-in-time recovery, expired records removed by TTL on `expiration`, and retained when the stack is
+ * deleted: losing it would let every vendor retry through again.
+ *
+ * Key schema and attributes: https://docs.powertools.aws.dev/lambda/typescript/latest/features/idempotency/#required-resources
+ */
+export class IdempotencyStore extends Construct {
+  readonly table: dynamodb.TableV2;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    this.table = new dynamodb.TableV2(this, 'Table', {
+      partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
+      timeToLiveAttribute: 'expiration',
+      billing: dynamodb.Billing.onDemand(),
+      encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+}

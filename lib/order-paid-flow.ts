@@ -1,0 +1,167 @@
+import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import type * as events from 'aws-cdk-lib/aws-events';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { DetailType, EVENT_SOURCE_PREFIX } from '../functions/contracts.js';
+import type { SystemsSettings } from './config.js';
+import type { IdempotencyStore } from './idempotency-store.js';
+import { ServiceFunction } from './service-function.js';
+
+export interface OrderPaidFlowProps {
+  readonly systems: SystemsSettings;
+  readonly idempotency: IdempotencyStore;
+  /** The bus `flow.failed` is put on. */
+  readonly bus: events.IEventBus;
+}
+
+/** Error names a step throws for failures worth retrying (see functions/connectors/http.ts). */
+const TRANSIENT_ERRORS = ['TransientUpstreamError', 'IdempotencyAlreadyInProgressError'];
+/** Lambda service errors AWS advises retrying (https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html). */
+const LAMBDA_SERVICE_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+];
+/** `source` of the events flows emit. */
+export const FLOW_EVENT_SOURCE = `${EVENT_SOURCE_PREFIX}flows`;
+
+/**
+ * The order-paid flow, a Standard state machine started by `order.paid`:
+ * create the invoice (accounting) → update the customer (CRM) → send the receipt (email platform).
+ * Transient step errors retry with capped exponential backoff and full jitter; a step that fails for good
+ * runs the compensations of the steps before it in reverse (the CRM step failing voids the invoice), puts
+ * `flow.failed` on the bus and ends the execution as failed. Every step is idempotent on the event key, so a
+ * second execution for the same event calls no system twice.
+ */
+export class OrderPaidFlow extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly steps: ServiceFunction[] = [];
+
+  constructor(scope: Construct, id: string, props: OrderPaidFlowProps) {
+    super(scope, id);
+    const step = (name: string, entry: string, baseUrl: string) => {
+      const fn = new ServiceFunction(this, name, {
+        entry: `steps/${entry}.ts`,
+        serviceName: `order-paid-${entry}`,
+        timeout: Duration.seconds(15),
+        environment: {
+          DOWNSTREAM_BASE_URL: baseUrl,
+          IDEMPOTENCY_TABLE_NAME: props.idempotency.table.tableName,
+        },
+      });
+      props.idempotency.table.grantReadWriteData(fn);
+      this.steps.push(fn);
+      return fn;
+    };
+    const invoke = (
+      name: string,
+      fn: ServiceFunction,
+      payload: Record<string, string>,
+      resultSelector?: object,
+    ) => {
+      const task = new tasks.LambdaInvoke(this, name, {
+        lambdaFunction: fn,
+        payload: sfn.TaskInput.fromObject(payload),
+        retryOnServiceExceptions: false,
+        ...(resultSelector
+          ? { resultSelector, resultPath: '$.result' }
+          : { resultPath: sfn.JsonPath.DISCARD }),
+      });
+      task.addRetry({
+        errors: LAMBDA_SERVICE_ERRORS,
+        interval: Duration.seconds(2),
+        maxAttempts: 6,
+        backoffRate: 2,
+      });
+      task.addRetry({
+        errors: TRANSIENT_ERRORS,
+        interval: Duration.seconds(2),
+        maxAttempts: 5,
+        backoffRate: 2,
+        maxDelay: Duration.seconds(60),
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+      return task;
+    };
+
+    const order = { 'eventKey.$': '$.detail.eventKey', 'order.$': '$.detail' };
+    const createInvoice = invoke(
+      'CreateInvoice',
+      step('CreateInvoiceStep', 'create-invoice', props.systems.accounting),
+      order,
+      {
+        'invoiceId.$': '$.Payload.invoiceId',
+      },
+    );
+    const updateCustomer = invoke(
+      'UpdateCustomer',
+      step('UpdateCustomerStep', 'update-customer', props.systems.crm),
+      order,
+    );
+    const sendReceipt = invoke('SendReceipt', step('SendReceiptStep', 'send-receipt', props.systems.email), {
+      ...order,
+      'invoiceId.$': '$.result.invoiceId',
+    });
+    const voidInvoice = invoke(
+      'VoidInvoice',
+      step('VoidInvoiceStep', 'void-invoice', props.systems.accounting),
+      {
+        'eventKey.$': '$.detail.eventKey',
+        'invoiceId.$': '$.result.invoiceId',
+      },
+    );
+
+    const emitFailed = new tasks.EventBridgePutEvents(this, 'EmitFlowFailed', {
+      entries: [
+        {
+          eventBus: props.bus,
+          source: FLOW_EVENT_SOURCE,
+          detailType: DetailType.FlowFailed,
+          detail: sfn.TaskInput.fromObject({
+            'eventKey.$': '$.detail.eventKey',
+            flow: 'order-paid',
+            'error.$': '$.failure.Error',
+            'cause.$': '$.failure.Cause',
+          }),
+        },
+      ],
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    const failed = emitFailed.next(new sfn.Fail(this, 'OrderPaidFailed', { error: 'OrderPaidFlowFailed' }));
+    const catchInto = (task: tasks.LambdaInvoke, next: sfn.IChainable) =>
+      task.addCatch(next, { errors: [sfn.Errors.ALL], resultPath: '$.failure' });
+    catchInto(createInvoice, emitFailed);
+    catchInto(updateCustomer, voidInvoice);
+    catchInto(sendReceipt, emitFailed);
+    voidInvoice.addCatch(emitFailed, { errors: [sfn.Errors.ALL], resultPath: '$.compensationFailure' });
+    voidInvoice.next(failed);
+
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromChainable(
+        createInvoice.next(updateCustomer).next(sendReceipt).next(new sfn.Succeed(this, 'OrderPaidDone')),
+      ),
+      timeout: Duration.hours(2),
+      tracingEnabled: true,
+      logs: {
+        destination: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH }),
+        level: sfn.LogLevel.ALL,
+        includeExecutionData: false,
+      },
+    });
+    Validations.of(this.stateMachine).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray tracing and CloudWatch Logs delivery actions support no resource-level permissions.',
+    });
+    for (const fn of this.steps) {
+      Validations.of(this.stateMachine).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(fn.node.defaultChild as CfnElement)}.Arn>:*]`,
+        reason:
+          'Invoking a step function by any of its versions or aliases; the grant is scoped to that function.',
+      });
+    }
+  }
+}

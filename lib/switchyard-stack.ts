@@ -1,0 +1,90 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { DetailType, GITHUB_DETAIL_TYPE_PREFIX } from '../functions/contracts.js';
+import { Alarms } from './alarms.js';
+import type { HubSettings } from './config.js';
+import { DurableQueue } from './durable-queue.js';
+import { EmailSync } from './email-sync.js';
+import { EventRouting } from './event-routing.js';
+import { IdempotencyStore } from './idempotency-store.js';
+import { Inbox } from './inbox.js';
+import { OrderPaidFlow } from './order-paid-flow.js';
+import { WebhookIngress } from './webhook-ingress.js';
+
+export interface SwitchyardStackProps extends StackProps {
+  readonly settings: HubSettings;
+}
+
+/**
+ * The integration hub, as in the architecture diagram: webhook ingress → inbox → event routing → flows and
+ * consumers, with alarms on every dead-letter queue and flow.
+ */
+export class SwitchyardStack extends Stack {
+  constructor(scope: Construct, id: string, props: SwitchyardStackProps) {
+    super(scope, id, props);
+    const { settings } = props;
+    const redelivery = settings.redelivery ?? { baseSeconds: 10, capSeconds: 900 };
+
+    const idempotency = new IdempotencyStore(this, 'Idempotency');
+    const routing = new EventRouting(this, 'Routing');
+    const inbox = new Inbox(this, 'Inbox', { bus: routing.bus, idempotency, redelivery });
+    const ingress = new WebhookIngress(this, 'Ingress', {
+      sources: settings.sources,
+      inbox: inbox.queue.queue,
+      ...(settings.throttling ? { throttling: settings.throttling } : {}),
+    });
+
+    const orderPaid = new OrderPaidFlow(this, 'OrderPaidFlow', {
+      systems: settings.systems,
+      idempotency,
+      bus: routing.bus,
+    });
+    routing.routeToFlow('OrderPaidRoute', { detailTypes: [DetailType.OrderPaid] }, orderPaid.stateMachine);
+
+    const emailSync = new EmailSync(this, 'EmailSync', {
+      emailBaseUrl: settings.systems.email,
+      idempotency,
+      redelivery,
+    });
+    routing.routeToQueue(
+      'ContactRoute',
+      { detailTypes: [DetailType.ContactCreated, DetailType.ContactUpdated, DetailType.ContactDeleted] },
+      emailSync.queue.queue,
+    );
+
+    const audit = new DurableQueue(this, 'Audit');
+    routing.routeToQueue('CodeHostAuditRoute', { detailTypePrefix: GITHUB_DETAIL_TYPE_PREFIX }, audit.queue);
+
+    const alarms = new Alarms(
+      this,
+      'Alarms',
+      settings.runbookBaseUrl ? { runbookBaseUrl: settings.runbookBaseUrl } : {},
+    );
+    alarms.watchDeadLetterQueue(
+      'InboxDeadLetters',
+      inbox.queue.deadLetterQueue,
+      'The inbox dead-letter queue',
+    );
+    alarms.watchDeadLetterQueue(
+      'EmailSyncDeadLetters',
+      emailSync.queue.deadLetterQueue,
+      'The email-sync dead-letter queue',
+    );
+    alarms.watchDeadLetterQueue('AuditDeadLetters', audit.deadLetterQueue, 'The audit dead-letter queue');
+    alarms.watchDeadLetterQueue(
+      'RoutingDeadLetters',
+      routing.deadLetterQueue,
+      'The routing dead-letter queue',
+    );
+    alarms.watchFlow('OrderPaidFlowFailed', orderPaid.stateMachine, 'order-paid');
+
+    new CfnOutput(this, 'WebhookBaseUrl', {
+      value: ingress.webhookBaseUrl,
+      description: 'Vendors post to <WebhookBaseUrl>/<source>',
+    });
+    new CfnOutput(this, 'OnCallTopicArn', {
+      value: alarms.topic.topicArn,
+      description: 'Subscribe on-call here',
+    });
+  }
+}
