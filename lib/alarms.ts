@@ -50,23 +50,16 @@ export class Alarms extends Construct {
     );
   }
 
-  /** Pages when a flow execution fails, times out or is aborted. */
-  watchFlow(id: string, stateMachine: sfn.IStateMachine, flow: string): cloudwatch.Alarm {
-    const failures = new cloudwatch.MathExpression({
-      expression: 'failed + timedOut + aborted',
-      usingMetrics: {
-        failed: stateMachine.metricFailed({ statistic: 'Sum' }),
-        timedOut: stateMachine.metricTimedOut({ statistic: 'Sum' }),
-        aborted: stateMachine.metricAborted({ statistic: 'Sum' }),
-      },
-      period: Duration.minutes(1),
-      label: `${flow} executions failed, timed out or aborted`,
-    });
-    return this.add(
-      id,
-      failures,
-      `The ${flow} flow ended in failure: a step failed for good, compensations ran, and flow.failed was emitted.`,
-      'flow-failed',
+  /** Pages when a flow execution fails, times out or is aborted: one alarm each, so the page says which. */
+  watchFlow(id: string, stateMachine: sfn.IStateMachine, flow: string): cloudwatch.Alarm[] {
+    const period = { period: Duration.minutes(1), statistic: 'Sum' };
+    const outcomes = [
+      ['Failed', stateMachine.metricFailed(period), 'failed: a step failed for good, compensations ran, and flow.failed was emitted'],
+      ['TimedOut', stateMachine.metricTimedOut(period), 'timed out: an execution ran past the flow timeout'],
+      ['Aborted', stateMachine.metricAborted(period), 'was aborted: someone or something stopped an execution'],
+    ] as const;
+    return outcomes.map(([outcome, metric, what]) =>
+      this.add(`${id}${outcome}`, metric, `An execution of the ${flow} flow ${what}.`, 'flow-failed'),
     );
   }
 

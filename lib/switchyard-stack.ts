@@ -76,7 +76,7 @@ export class SwitchyardStack extends Stack {
       routing.deadLetterQueue,
       'The routing dead-letter queue',
     );
-    alarms.watchFlow('OrderPaidFlowFailed', orderPaid.stateMachine, 'order-paid');
+    alarms.watchFlow('OrderPaidFlow', orderPaid.stateMachine, 'order-paid');
 
     new CfnOutput(this, 'WebhookBaseUrl', {
       value: ingress.webhookBaseUrl,
@@ -86,5 +86,11 @@ export class SwitchyardStack extends Stack {
       value: alarms.topic.topicArn,
       description: 'Subscribe on-call here',
     });
+    for (const [source, secret] of Object.entries(ingress.signingSecrets)) {
+      new CfnOutput(this, `SigningSecret${source[0]?.toUpperCase()}${source.slice(1)}`, {
+        value: secret.secretArn,
+        description: `Put the signing secret of source "${source}" here`,
+      });
+    }
   }
 }

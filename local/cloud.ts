@@ -1,0 +1,140 @@
+/**
+ * The local cloud: the whole hub on a laptop, with no AWS account and no Docker. Synthesizes the `local`
+ * stage, starts the emulator (or uses the one at `AWS_ENDPOINT_URL`), starts the stand-ins for the company's
+ * systems, deploys the synthesized template with the in-repo deployer (which fails on drift), seeds new
+ * random signing secrets and writes `.switchyard/local.json`.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { LOCAL_PORTS, STAGES } from '../bin/stages.js';
+import type { SourceName } from '../functions/contracts.js';
+import { awsClients, LOCAL_REGION } from './aws-clients.js';
+import { deployAssembly, type EmulatorName } from './deployer.js';
+import { type Emulator, startEmulator } from './emulator.js';
+import { newSigningSecret } from './signing.js';
+import { type StandIn, type StandInName, startStandIn } from './stand-ins.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const STATE_DIR = join(ROOT, '.switchyard');
+/** Where `.switchyard/local.json` is written. */
+export const LOCAL_CONFIG_FILE = join(STATE_DIR, 'local.json');
+const STACK_NAME = 'Switchyard';
+/** MiniStack's account id. */
+const LOCAL_ACCOUNT = '000000000000';
+
+/** What `.switchyard/local.json` holds: everything needed to call the local hub and look at its effects. */
+export interface LocalCloudConfig {
+  emulator: string;
+  webhooks: Record<SourceName, string>;
+  secrets: Record<SourceName, string>;
+  standIns: Record<StandInName, string>;
+}
+
+export interface LocalCloud {
+  readonly config: LocalCloudConfig;
+  /** Stops the stand-ins and the emulator this process started. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Brings the local cloud up. Progress goes to `log`.
+ * @throws Error when synthesis, the emulator or the deployment fails (a drift included); what was started is
+ *   stopped again first
+ */
+export async function startLocalCloud(log: (line: string) => void): Promise<LocalCloud> {
+  const started: { stop(): Promise<void> }[] = [];
+  const stop = async () => {
+    for (const part of started.reverse()) await part.stop().catch(() => undefined);
+  };
+  try {
+    log('synthesizing the local stage');
+    const assemblyDir = join(STATE_DIR, 'cdk.out');
+    execFileSync(join(ROOT, 'node_modules', '.bin', 'cdk'), ['synth', '-c', 'stage=local', '-o', assemblyDir, '--quiet'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, CDK_DEFAULT_ACCOUNT: LOCAL_ACCOUNT, CDK_DEFAULT_REGION: LOCAL_REGION },
+    });
+
+    let endpoint = process.env.AWS_ENDPOINT_URL;
+    let emulatorName: EmulatorName = 'other';
+    if (endpoint) {
+      log(`using the emulator at AWS_ENDPOINT_URL=${endpoint}`);
+    } else {
+      log(`starting the emulator on 127.0.0.1:${LOCAL_PORTS.emulator}`);
+      const emulator: Emulator = await startEmulator({
+        port: LOCAL_PORTS.emulator,
+        logFile: join(STATE_DIR, 'emulator.log'),
+      });
+      started.push(emulator);
+      endpoint = emulator.endpoint;
+      emulatorName = 'ministack';
+    }
+
+    log('starting the stand-ins for accounting, CRM and the email platform');
+    const standIns = {} as Record<StandInName, StandIn>;
+    for (const name of ['accounting', 'crm', 'email'] as const) {
+      standIns[name] = await startStandIn(name, { port: LOCAL_PORTS[name] });
+      started.push({ stop: () => standIns[name].close() });
+    }
+
+    log('deploying');
+    const clients = awsClients(endpoint);
+    const outputs = await deployAssembly({ clients, assemblyDir, stackName: STACK_NAME, emulator: emulatorName, log });
+
+    log('seeding new signing secrets');
+    const secrets = {} as Record<SourceName, string>;
+    const webhooks = {} as Record<SourceName, string>;
+    const baseUrl = executeApiUrl(endpoint, outputs.WebhookBaseUrl ?? '');
+    for (const source of STAGES.local?.sources ?? []) {
+      const secretId = outputs[`SigningSecret${source.name[0]?.toUpperCase()}${source.name.slice(1)}`];
+      if (!secretId) throw new Error(`the stack has no signing secret output for source ${source.name}`);
+      secrets[source.name] = newSigningSecret(source.scheme);
+      await clients.secretsmanager.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: secrets[source.name] }));
+      webhooks[source.name] = `${baseUrl}/${source.name}`;
+    }
+
+    const config: LocalCloudConfig = {
+      emulator: endpoint,
+      webhooks,
+      secrets,
+      standIns: { accounting: standIns.accounting.baseUrl, crm: standIns.crm.baseUrl, email: standIns.email.baseUrl },
+    };
+    mkdirSync(STATE_DIR, { recursive: true });
+    writeFileSync(LOCAL_CONFIG_FILE, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+    return { config, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/**
+ * Reads `.switchyard/local.json` and checks that the cloud it describes is up (emulator and stand-ins
+ * answer), for tools that use a running local cloud.
+ * @returns the config, or `undefined` when there is none or it is not running
+ */
+export async function runningLocalCloud(): Promise<LocalCloudConfig | undefined> {
+  if (!existsSync(LOCAL_CONFIG_FILE)) return undefined;
+  const config = JSON.parse(readFileSync(LOCAL_CONFIG_FILE, 'utf8')) as LocalCloudConfig;
+  const probes = [`${config.emulator}/_ministack/ready`, ...Object.values(config.standIns).map((url) => `${url}/_requests`)];
+  for (const url of probes) {
+    const ok = await fetch(url, { signal: AbortSignal.timeout(1000) }).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (!ok) return undefined;
+  }
+  return config;
+}
+
+/**
+ * The emulator's URL for an API Gateway stage URL: `https://<api>.execute-api.<region>.amazonaws.com/<stage>/<path>`
+ * becomes `<endpoint>/_aws/execute-api/<api>/<stage>/<path>` (the form MiniStack and LocalStack serve).
+ */
+export function executeApiUrl(endpoint: string, stageUrl: string): string {
+  const match = /^https:\/\/([^.]+)\.execute-api\.[^/]+\/(.+?)\/?$/.exec(stageUrl);
+  if (!match) throw new Error(`not an API Gateway URL: ${stageUrl}`);
+  return `${endpoint}/_aws/execute-api/${match[1]}/${match[2]}`;
+}

@@ -1,0 +1,243 @@
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { STAGES } from '../../bin/stages.js';
+import { SwitchyardStack } from '../../lib/switchyard-stack.js';
+
+type Resource = { Type: string; Properties?: Record<string, unknown>; DeletionPolicy?: string };
+
+let template: Template;
+let resources: Record<string, Resource>;
+
+beforeAll(() => {
+  const app = new App();
+  const settings = STAGES.production;
+  if (!settings) throw new Error('no production stage');
+  const stack = new SwitchyardStack(app, 'Switchyard', { settings, env: { region: 'eu-west-1' } });
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources as Record<string, Resource>;
+});
+
+const ofType = (type: string) => Object.entries(resources).filter(([, resource]) => resource.Type === type);
+const refId = (value: unknown): string | undefined => {
+  const ref = value as { 'Fn::GetAtt'?: [string, string]; Ref?: string };
+  return ref?.['Fn::GetAtt']?.[0] ?? ref?.Ref;
+};
+
+/** Logical ids of queues that serve as dead-letter queues (of a queue or of a rule target). */
+function deadLetterQueueIds(): Set<string> {
+  const ids = new Set<string>();
+  for (const [, queue] of ofType('AWS::SQS::Queue')) {
+    const id = refId((queue.Properties?.RedrivePolicy as { deadLetterTargetArn?: unknown })?.deadLetterTargetArn);
+    if (id) ids.add(id);
+  }
+  for (const [, rule] of ofType('AWS::Events::Rule')) {
+    for (const target of (rule.Properties?.Targets as { DeadLetterConfig?: { Arn?: unknown } }[]) ?? []) {
+      const id = refId(target.DeadLetterConfig?.Arn);
+      if (id) ids.add(id);
+    }
+  }
+  return ids;
+}
+
+describe('SwitchyardStack', () => {
+  it('gives every queue that is not itself a dead-letter queue a redrive policy with at least 5 receives', () => {
+    const deadLetterQueues = deadLetterQueueIds();
+    const workQueues = ofType('AWS::SQS::Queue').filter(([id]) => !deadLetterQueues.has(id));
+    expect(workQueues.length).toBeGreaterThanOrEqual(3);
+    for (const [id, queue] of workQueues) {
+      const policy = queue.Properties?.RedrivePolicy as { maxReceiveCount?: number } | undefined;
+      expect(policy?.maxReceiveCount, id).toBeGreaterThanOrEqual(5);
+    }
+  });
+
+  it('encrypts every queue and keeps dead letters 14 days', () => {
+    const deadLetterQueues = deadLetterQueueIds();
+    for (const [id, queue] of ofType('AWS::SQS::Queue')) {
+      expect(queue.Properties?.SqsManagedSseEnabled, id).toBe(true);
+      if (deadLetterQueues.has(id)) expect(queue.Properties?.MessageRetentionPeriod, id).toBe(1_209_600);
+    }
+  });
+
+  it('reports batch item failures on every event source mapping', () => {
+    const mappings = ofType('AWS::Lambda::EventSourceMapping');
+    expect(mappings.length).toBe(2);
+    for (const [id, mapping] of mappings) {
+      expect(mapping.Properties?.FunctionResponseTypes, id).toEqual(['ReportBatchItemFailures']);
+    }
+  });
+
+  it('sets every consumed queue visibility timeout to at least 6 times its consumer timeout', () => {
+    for (const [id, mapping] of ofType('AWS::Lambda::EventSourceMapping')) {
+      const queue = resources[refId(mapping.Properties?.EventSourceArn) ?? ''];
+      const fn = resources[refId(mapping.Properties?.FunctionName) ?? ''];
+      expect(Number(queue?.Properties?.VisibilityTimeout), id).toBeGreaterThanOrEqual(
+        6 * Number(fn?.Properties?.Timeout),
+      );
+    }
+  });
+
+  it('alarms on every dead-letter queue, on ALARM and on OK, to the on-call topic, with a runbook link', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm');
+    const topic = ofType('AWS::SNS::Topic')[0]?.[0];
+    for (const queueId of deadLetterQueueIds()) {
+      const alarm = alarms.find(([, candidate]) =>
+        (candidate.Properties?.Dimensions as { Name: string; Value: unknown }[] | undefined)?.some(
+          (dimension) =>
+            dimension.Name === 'QueueName' &&
+            (dimension.Value as { 'Fn::GetAtt'?: string[] })['Fn::GetAtt']?.[0] === queueId,
+        ),
+      );
+      expect(alarm, `alarm on ${queueId}`).toBeDefined();
+      expect(alarm?.[1].Properties).toMatchObject({
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        AlarmActions: [{ Ref: topic }],
+        OKActions: [{ Ref: topic }],
+        AlarmDescription: expect.stringMatching(/Runbook: .+\.md$/),
+      });
+    }
+  });
+
+  it('alarms when the order-paid flow fails, times out or is aborted', () => {
+    for (const metricName of ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/States',
+        MetricName: metricName,
+        Dimensions: [{ Name: 'StateMachineArn', Value: Match.anyValue() }],
+        Threshold: 0,
+        AlarmActions: [Match.anyValue()],
+        OKActions: [Match.anyValue()],
+        AlarmDescription: Match.stringLikeRegexp('flow-failed\\.md$'),
+      });
+    }
+  });
+
+  it('gives every rule target a dead-letter queue and an explicit retry policy', () => {
+    const rules = ofType('AWS::Events::Rule');
+    expect(rules.length).toBe(3);
+    for (const [id, rule] of rules) {
+      for (const target of rule.Properties?.Targets as Record<string, unknown>[]) {
+        expect(target.DeadLetterConfig, id).toBeDefined();
+        expect(target.RetryPolicy, id).toEqual({ MaximumEventAgeInSeconds: 86_400, MaximumRetryAttempts: 185 });
+      }
+    }
+  });
+
+  it('routes order.paid to the flow, contact events to the email-sync queue and github.* to the audit queue', () => {
+    const patterns = ofType('AWS::Events::Rule').map(([, rule]) => rule.Properties?.EventPattern);
+    expect(patterns).toContainEqual({ 'detail-type': ['order.paid'] });
+    expect(patterns).toContainEqual({ 'detail-type': ['contact.created', 'contact.updated', 'contact.deleted'] });
+    expect(patterns).toContainEqual({ 'detail-type': [{ prefix: 'github.' }] });
+  });
+
+  it('archives every event of the bus for replay', () => {
+    template.hasResourceProperties('AWS::Events::Archive', { RetentionDays: 30 });
+  });
+
+  it('sets no physical names, so stacks can live side by side', () => {
+    const nameProperties = ['QueueName', 'FunctionName', 'TableName', 'TopicName', 'StateMachineName', 'RoleName', 'BucketName'];
+    for (const [id, resource] of Object.entries(resources)) {
+      for (const property of nameProperties) {
+        expect(typeof resource.Properties?.[property], `${id}.${property} is a literal name`).not.toBe('string');
+      }
+    }
+  });
+
+  it('grants no wildcard resource except for actions that support no resource-level permissions', () => {
+    const resourceLess = /^(xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)|logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups))$/;
+    for (const [id, policy] of ofType('AWS::IAM::Policy')) {
+      const statements = (policy.Properties?.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
+      for (const statement of statements) {
+        const actions = [statement.Action].flat() as string[];
+        expect(actions.some((action) => action.includes('*') && !action.startsWith('xray:')), `${id} ${actions}`).toBe(
+          actions.some((action) => /^(sqs|dynamodb|secretsmanager|events|lambda|kms):[A-Za-z]*\*$/.test(action)),
+        );
+        if (statement.Resource === '*') {
+          for (const action of actions) expect(action, id).toMatch(resourceLess);
+        }
+      }
+    }
+  });
+
+  it('gives the ingest function only the ARNs of the signing secrets, never a secret value', () => {
+    const ingest = ofType('AWS::Lambda::Function').find(([id]) => id.startsWith('IngressIngest'));
+    const variables = (ingest?.[1].Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+    const sources = JSON.stringify(variables.SOURCES);
+    expect(sources).toContain('secretArn');
+    expect(sources).not.toMatch(/whsec_|placeholder|"current"/);
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: { SecretStringTemplate: '{"status":"unset"}', GenerateStringKey: 'placeholder' },
+    });
+  });
+
+  it('runs every function on Node.js 22, arm64, traced, with the AWS SDK bundled', () => {
+    for (const [id, fn] of ofType('AWS::Lambda::Function')) {
+      expect(fn.Properties, id).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+      });
+    }
+  });
+
+  it('keeps the idempotency table with TTL, point-in-time recovery and a stable logical id', () => {
+    const tables = ofType('AWS::DynamoDB::GlobalTable');
+    expect(tables.map(([id]) => id)).toEqual(['IdempotencyTable48612DF4']);
+    expect(tables[0]?.[1]).toMatchObject({
+      DeletionPolicy: 'Retain',
+      Properties: {
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
+        Replicas: [{ Region: 'eu-west-1', PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } }],
+      },
+    });
+  });
+
+  it('serves POST /webhooks/{source} from a regional REST API that passes every body through as bytes', () => {
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      BinaryMediaTypes: ['*/*'],
+      EndpointConfiguration: { Types: ['REGIONAL'] },
+    });
+    template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: '{source}' });
+    template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'POST',
+      Integration: Match.objectLike({ Type: 'AWS_PROXY' }),
+    });
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
+      MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 })],
+    });
+  });
+
+  it('runs the order-paid flow as a logged, traced Standard state machine that retries transient errors with jitter', () => {
+    const [, machine] = ofType('AWS::StepFunctions::StateMachine')[0] ?? [];
+    expect(machine?.Properties).toMatchObject({
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false },
+    });
+    const definition = JSON.stringify(machine?.Properties?.DefinitionString);
+    for (const state of ['CreateInvoice', 'UpdateCustomer', 'SendReceipt', 'VoidInvoice', 'EmitFlowFailed']) {
+      expect(definition).toContain(`\\"${state}\\"`);
+    }
+    expect(definition).toContain('\\"ErrorEquals\\":[\\"TransientUpstreamError\\",\\"IdempotencyAlreadyInProgressError\\"]');
+    expect(definition).toContain('\\"JitterStrategy\\":\\"FULL\\"');
+    expect(definition).toContain('\\"MaxDelaySeconds\\":60');
+  });
+
+  it('outputs the webhook base URL, the on-call topic and each source signing secret', () => {
+    const outputs = Object.keys(template.toJSON().Outputs as object);
+    expect(outputs).toEqual(
+      expect.arrayContaining([
+        'WebhookBaseUrl',
+        'OnCallTopicArn',
+        'SigningSecretStripe',
+        'SigningSecretShopify',
+        'SigningSecretGithub',
+        'SigningSecretCrm',
+      ]),
+    );
+  });
+});

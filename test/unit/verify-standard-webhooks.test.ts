@@ -1,0 +1,330 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import fc from 'fast-check';
+import { Webhook } from 'standardwebhooks';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { SignatureVerificationError } from '../../functions/verify/index.js';
+import { verifyStandardWebhooks } from '../../functions/verify/standard-webhooks.js';
+import { fixtureText } from './support/lambda.js';
+import { mutateByte, NOW_SECONDS, outcome, signedRequest } from './support/signed-request.js';
+
+const SECRET = `whsec_${Buffer.alloc(32, 0x5a).toString('base64')}`;
+const OTHER_SECRET = `whsec_${Buffer.alloc(24, 0x3c).toString('base64')}`;
+const MESSAGE_ID = 'msg_2pQz8Yb3mKp9QwErTyUiOp';
+const PAYLOAD = fixtureText('crm/contact.created.json');
+/** A well-formed `v1a` (asymmetric, ed25519) entry: 64 bytes of base64. */
+const V1A_ENTRY = `v1a,${randomBytes(64).toString('base64')}`;
+
+/** The `v1,<base64>` entry the reference library makes. */
+function sign(payload: string, secret = SECRET, timestamp = NOW_SECONDS, id = MESSAGE_ID): string {
+  return new Webhook(secret).sign(id, new Date(timestamp * 1000), payload);
+}
+
+function headers(signature: string | string[], timestamp: string | number = NOW_SECONDS, id = MESSAGE_ID) {
+  return { 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signature };
+}
+
+const verify = (
+  requestHeaders: Record<string, string | string[]>,
+  payload: string | Buffer = PAYLOAD,
+  secrets = [SECRET],
+) => outcome(verifyStandardWebhooks, signedRequest(requestHeaders, payload, secrets));
+
+describe('verifyStandardWebhooks', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+    vi.setSystemTime(NOW_SECONDS * 1000);
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('accepts a request signed by the standardwebhooks library', () => {
+    // Act
+    const result = verify(headers(sign(PAYLOAD)));
+
+    // Assess
+    expect(result).toBe('accepted');
+  });
+
+  it('accepts a header of several v1 entries when any one matches, and ignores a v1a entry', () => {
+    // Prepare
+    const header = [V1A_ENTRY, sign(PAYLOAD, OTHER_SECRET), sign(PAYLOAD, SECRET)].join(' ');
+
+    // Act
+    const withSecret = verify(headers(header), PAYLOAD, [SECRET]);
+    const withOtherSecret = verify(headers(header), PAYLOAD, [OTHER_SECRET]);
+    const withNeither = verify(headers(header), PAYLOAD, [`whsec_${Buffer.alloc(32, 1).toString('base64')}`]);
+
+    // Assess
+    expect([withSecret, withOtherSecret, withNeither]).toEqual(['accepted', 'accepted', 'signature_mismatch']);
+  });
+
+  it('does not accept a header that holds only a v1a entry', () => {
+    // Act
+    const result = verify(headers(V1A_ENTRY));
+
+    // Assess
+    expect(result).toBe('missing_signature');
+  });
+
+  it('accepts a request signed with either secret during a rotation overlap', () => {
+    // Prepare
+    const secrets = [SECRET, OTHER_SECRET];
+
+    // Act
+    const current = verify(headers(sign(PAYLOAD, SECRET)), PAYLOAD, secrets);
+    const previous = verify(headers(sign(PAYLOAD, OTHER_SECRET)), PAYLOAD, secrets);
+
+    // Assess
+    expect([current, previous]).toEqual(['accepted', 'accepted']);
+  });
+
+  it('keys the HMAC with the base64-decoded secret, with or without the whsec_ prefix', () => {
+    // Prepare
+    const key = Buffer.alloc(32, 0x5a);
+    const manual = createHmac('sha256', key).update(`${MESSAGE_ID}.${NOW_SECONDS}.${PAYLOAD}`).digest('base64');
+
+    // Act
+    const prefixed = verify(headers(`v1,${manual}`), PAYLOAD, [SECRET]);
+    const bare = verify(headers(`v1,${manual}`), PAYLOAD, [key.toString('base64')]);
+
+    // Assess
+    expect(sign(PAYLOAD)).toBe(`v1,${manual}`);
+    expect([prefixed, bare]).toEqual(['accepted', 'accepted']);
+  });
+
+  it.each(['webhook-id', 'webhook-timestamp', 'webhook-signature'])(
+    'rejects a request without %s as missing_signature',
+    (name) => {
+      // Prepare
+      const { [name as 'webhook-id']: _, ...rest } = headers(sign(PAYLOAD));
+
+      // Act
+      const absent = verify(rest);
+      const empty = verify({ ...rest, [name]: '' });
+
+      // Assess
+      expect([absent, empty]).toEqual(['missing_signature', 'missing_signature']);
+    },
+  );
+
+  it('rejects a tampered body as signature_mismatch', () => {
+    // Prepare
+    const tampered = PAYLOAD.replace('katherine.johnson@example.com', 'mallory@example.com');
+
+    // Act
+    const result = verify(headers(sign(PAYLOAD)), tampered);
+
+    // Assess
+    expect(tampered).not.toBe(PAYLOAD);
+    expect(result).toBe('signature_mismatch');
+  });
+
+  it('rejects a request signed with another secret as signature_mismatch', () => {
+    // Act
+    const result = verify(headers(sign(PAYLOAD, OTHER_SECRET)), PAYLOAD, [SECRET]);
+
+    // Assess
+    expect(result).toBe('signature_mismatch');
+  });
+
+  it('rejects a signature moved to another message id or timestamp as signature_mismatch', () => {
+    // Prepare
+    const signature = sign(PAYLOAD);
+
+    // Act
+    const otherId = verify(headers(signature, NOW_SECONDS, 'msg_other'));
+    const otherTimestamp = verify(headers(signature, NOW_SECONDS - 1));
+
+    // Assess
+    expect([otherId, otherTimestamp]).toEqual(['signature_mismatch', 'signature_mismatch']);
+  });
+
+  it.each([
+    ['301 s in the past', -301, 'stale_timestamp'],
+    ['301 s in the future', 301, 'stale_timestamp'],
+    ['299 s in the past', -299, 'accepted'],
+    ['299 s in the future', 299, 'accepted'],
+    ['300 s in the future', 300, 'accepted'],
+  ])('answers a timestamp %s with %s', (_, offset, expected) => {
+    // Prepare
+    const timestamp = NOW_SECONDS + offset;
+
+    // Act
+    const result = verify(headers(sign(PAYLOAD, SECRET, timestamp), timestamp));
+
+    // Assess
+    expect(result).toBe(expected);
+  });
+
+  const valid = sign(PAYLOAD).slice('v1,'.length);
+  it.each([
+    ['base64 without padding', headers(`v1,${valid.replace(/=$/, '')}`)],
+    ['truncated base64', headers(`v1,${valid.slice(0, 40)}=`)],
+    ['junk after the base64', headers(`v1,${valid}zz`)],
+    ['base64url characters', headers(`v1,${valid.slice(0, 42).replace(/./, '-')}_=`)],
+    ['an empty v1 value', headers('v1,')],
+    ['an entry without a comma', headers(`v1${valid}`)],
+    ['an entry with two commas', headers(`v1,${valid},x`)],
+    ['a non-numeric timestamp', headers(sign(PAYLOAD), '17637264OO')],
+    ['a 13-digit (milliseconds) timestamp', headers(sign(PAYLOAD, SECRET, NOW_SECONDS * 1000), NOW_SECONDS * 1000)],
+    ['a timestamp with a fraction', headers(sign(PAYLOAD), `${NOW_SECONDS}.5`)],
+    ['a message id with a dot', headers(sign(PAYLOAD, SECRET, NOW_SECONDS, 'msg.1'), NOW_SECONDS, 'msg.1')],
+    ['a message id with a space', headers(sign(PAYLOAD, SECRET, NOW_SECONDS, 'msg 1'), NOW_SECONDS, 'msg 1')],
+    ['a message id over 256 characters', headers(sign(PAYLOAD, SECRET, NOW_SECONDS, 'm'.repeat(257)), NOW_SECONDS, 'm'.repeat(257))],
+  ])('rejects %s as malformed_signature', (_, requestHeaders) => {
+    // Act
+    const result = verify(requestHeaders);
+
+    // Assess
+    expect(result).toBe('malformed_signature');
+  });
+
+  it.each(['webhook-id', 'webhook-timestamp', 'webhook-signature'])(
+    'rejects %s sent twice as duplicate_header, even when both copies are the same',
+    (name) => {
+      // Prepare
+      const signed = headers(sign(PAYLOAD));
+      const value = signed[name as keyof typeof signed];
+
+      // Act
+      const result = verify({ ...signed, [name]: [value, value] });
+
+      // Assess
+      expect(result).toBe('duplicate_header');
+    },
+  );
+
+  it('rejects a signature header longer than 1024 characters, even with a valid signature in it', () => {
+    // Prepare: a valid entry padded with entries of an unknown version, which are ignored
+    const padded = (length: number) => {
+      const base = `${sign(PAYLOAD)} v9,`;
+      return `${base}${'x'.repeat(length - base.length)}`;
+    };
+
+    // Act
+    const justFits = verify(headers(padded(1024)));
+    const tooLong = verify(headers(padded(1025)));
+
+    // Assess
+    expect([padded(1024).length, padded(1025).length]).toEqual([1024, 1025]);
+    expect(justFits).toBe('accepted');
+    expect(tooLong).toBe('malformed_signature');
+  });
+
+  it('accepts up to five v1 signatures and rejects six, even when one is valid', () => {
+    // Prepare
+    const decoys = [1, 2, 3, 4, 5].map((seed) =>
+      sign(PAYLOAD, `whsec_${Buffer.alloc(32, seed).toString('base64')}`),
+    );
+
+    // Act
+    const five = verify(headers([...decoys.slice(0, 4), sign(PAYLOAD)].join(' ')));
+    const six = verify(headers([...decoys, sign(PAYLOAD)].join(' ')));
+    const fiveWithV1a = verify(headers([...decoys.slice(0, 4), V1A_ENTRY, sign(PAYLOAD)].join(' ')));
+
+    // Assess
+    expect([five, six, fiveWithV1a]).toEqual(['accepted', 'malformed_signature', 'accepted']);
+  });
+
+  it('rejects any single-byte change of a validly signed body (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'grapheme', minLength: 1, maxLength: 300 }),
+        fc.nat(),
+        fc.integer({ min: 1, max: 255 }),
+        (payload, index, mask) => {
+          // Prepare
+          const signed = headers(sign(payload));
+          const mutated = mutateByte(Buffer.from(payload, 'utf8'), index, mask);
+
+          // Act
+          const result = verify(signed, mutated);
+
+          // Assess
+          expect(verify(signed, payload)).toBe('accepted');
+          expect(result).toBe('signature_mismatch');
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('throws nothing but SignatureVerificationError for arbitrary header values and bodies (property)', () => {
+    const base64ish = fc.string({ unit: fc.constantFrom(...'AZaz09+/=-_ '), minLength: 40, maxLength: 46 });
+    const entry = fc.oneof(
+      fc.string({ maxLength: 60 }),
+      fc
+        .tuple(fc.constantFrom('v1', 'v1a', 'v2', ''), fc.oneof(fc.string({ maxLength: 50 }), base64ish))
+        .map(([version, value]) => `${version},${value}`),
+    );
+    const values = (item: fc.Arbitrary<string>) => fc.array(item, { maxLength: 2 });
+    fc.assert(
+      fc.property(
+        values(fc.oneof(fc.string({ maxLength: 20 }), fc.constant(MESSAGE_ID))),
+        values(fc.oneof(fc.string({ maxLength: 12 }), fc.integer({ min: 0, max: 2 * NOW_SECONDS }).map(String))),
+        values(fc.array(entry, { maxLength: 7 }).map((entries) => entries.join(' '))),
+        fc.uint8Array({ maxLength: 64 }),
+        (id, timestamp, signature, body) => {
+          // Act
+          let thrown: unknown;
+          try {
+            verifyStandardWebhooks(
+              signedRequest(
+                { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signature },
+                Buffer.from(body),
+                [SECRET],
+              ),
+            );
+          } catch (error) {
+            thrown = error;
+          }
+
+          // Assess
+          expect(thrown).toBeInstanceOf(SignatureVerificationError);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('verifyStandardWebhooks cross-checked with the standardwebhooks library', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+    vi.setSystemTime(NOW_SECONDS * 1000);
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('accepts every request the library accepts (property)', () => {
+    const secret = fc.uint8Array({ minLength: 16, maxLength: 64 }).map((key) => `whsec_${Buffer.from(key).toString('base64')}`);
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'grapheme', maxLength: 200 }).map((text) => JSON.stringify({ type: 'contact.updated', text })),
+        secret,
+        secret,
+        fc.stringMatching(/^msg_[A-Za-z0-9_-]{1,40}$/),
+        fc.integer({ min: -300, max: 300 }),
+        fc.boolean(),
+        (payload, ourSecret, decoySecret, id, offset, withDecoys) => {
+          // Prepare
+          const timestamp = NOW_SECONDS + offset;
+          const valid = sign(payload, ourSecret, timestamp, id);
+          const entries = withDecoys ? [V1A_ENTRY, sign(payload, decoySecret, timestamp, id), valid] : [valid];
+          const requestHeaders = headers(entries.join(' '), timestamp, id);
+          const theirs = () => new Webhook(ourSecret).verify(payload, requestHeaders);
+
+          // Act
+          const ours = verify(requestHeaders, payload, [ourSecret]);
+
+          // Assess
+          expect(theirs).not.toThrow();
+          expect(ours).toBe('accepted');
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+});
