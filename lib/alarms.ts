@@ -54,9 +54,17 @@ export class Alarms extends Construct {
   watchFlow(id: string, stateMachine: sfn.IStateMachine, flow: string): cloudwatch.Alarm[] {
     const period = { period: Duration.minutes(1), statistic: 'Sum' };
     const outcomes = [
-      ['Failed', stateMachine.metricFailed(period), 'failed: a step failed for good, compensations ran, and flow.failed was emitted'],
+      [
+        'Failed',
+        stateMachine.metricFailed(period),
+        'failed: a step failed for good, compensations ran, and flow.failed was emitted',
+      ],
       ['TimedOut', stateMachine.metricTimedOut(period), 'timed out: an execution ran past the flow timeout'],
-      ['Aborted', stateMachine.metricAborted(period), 'was aborted: someone or something stopped an execution'],
+      [
+        'Aborted',
+        stateMachine.metricAborted(period),
+        'was aborted: someone or something stopped an execution',
+      ],
     ] as const;
     return outcomes.map(([outcome, metric, what]) =>
       this.add(`${id}${outcome}`, metric, `An execution of the ${flow} flow ${what}.`, 'flow-failed'),

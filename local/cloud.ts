@@ -51,11 +51,15 @@ export async function startLocalCloud(log: (line: string) => void): Promise<Loca
   try {
     log('synthesizing the local stage');
     const assemblyDir = join(STATE_DIR, 'cdk.out');
-    execFileSync(join(ROOT, 'node_modules', '.bin', 'cdk'), ['synth', '-c', 'stage=local', '-o', assemblyDir, '--quiet'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, CDK_DEFAULT_ACCOUNT: LOCAL_ACCOUNT, CDK_DEFAULT_REGION: LOCAL_REGION },
-    });
+    execFileSync(
+      join(ROOT, 'node_modules', '.bin', 'cdk'),
+      ['synth', '-c', 'stage=local', '-o', assemblyDir, '--quiet'],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: { ...process.env, CDK_DEFAULT_ACCOUNT: LOCAL_ACCOUNT, CDK_DEFAULT_REGION: LOCAL_REGION },
+      },
+    );
 
     let endpoint = process.env.AWS_ENDPOINT_URL;
     let emulatorName: EmulatorName = 'other';
@@ -81,7 +85,13 @@ export async function startLocalCloud(log: (line: string) => void): Promise<Loca
 
     log('deploying');
     const clients = awsClients(endpoint);
-    const outputs = await deployAssembly({ clients, assemblyDir, stackName: STACK_NAME, emulator: emulatorName, log });
+    const outputs = await deployAssembly({
+      clients,
+      assemblyDir,
+      stackName: STACK_NAME,
+      emulator: emulatorName,
+      log,
+    });
 
     log('seeding new signing secrets');
     const secrets = {} as Record<SourceName, string>;
@@ -91,7 +101,9 @@ export async function startLocalCloud(log: (line: string) => void): Promise<Loca
       const secretId = outputs[`SigningSecret${source.name[0]?.toUpperCase()}${source.name.slice(1)}`];
       if (!secretId) throw new Error(`the stack has no signing secret output for source ${source.name}`);
       secrets[source.name] = newSigningSecret(source.scheme);
-      await clients.secretsmanager.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: secrets[source.name] }));
+      await clients.secretsmanager.send(
+        new PutSecretValueCommand({ SecretId: secretId, SecretString: secrets[source.name] }),
+      );
       webhooks[source.name] = `${baseUrl}/${source.name}`;
     }
 
@@ -99,7 +111,11 @@ export async function startLocalCloud(log: (line: string) => void): Promise<Loca
       emulator: endpoint,
       webhooks,
       secrets,
-      standIns: { accounting: standIns.accounting.baseUrl, crm: standIns.crm.baseUrl, email: standIns.email.baseUrl },
+      standIns: {
+        accounting: standIns.accounting.baseUrl,
+        crm: standIns.crm.baseUrl,
+        email: standIns.email.baseUrl,
+      },
     };
     mkdirSync(STATE_DIR, { recursive: true });
     writeFileSync(LOCAL_CONFIG_FILE, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
@@ -118,7 +134,10 @@ export async function startLocalCloud(log: (line: string) => void): Promise<Loca
 export async function runningLocalCloud(): Promise<LocalCloudConfig | undefined> {
   if (!existsSync(LOCAL_CONFIG_FILE)) return undefined;
   const config = JSON.parse(readFileSync(LOCAL_CONFIG_FILE, 'utf8')) as LocalCloudConfig;
-  const probes = [`${config.emulator}/_ministack/ready`, ...Object.values(config.standIns).map((url) => `${url}/_requests`)];
+  const probes = [
+    `${config.emulator}/_ministack/ready`,
+    ...Object.values(config.standIns).map((url) => `${url}/_requests`),
+  ];
   for (const url of probes) {
     const ok = await fetch(url, { signal: AbortSignal.timeout(1000) }).then(
       (response) => response.ok,

@@ -7,8 +7,8 @@
  * (property, expected, actual, optional patch), and shared helpers normalise both sides and keep the ones that
  * differ. A property the template does not set is not compared. A read-back that fails (for example an API the
  * emulator does not implement) gives a drift with `actual: 'unreadable: <error name>'`, never a pass. Resource
- * types without a checker (and SNS topics: `@aws-sdk/client-sns` is not installed) are only checked for a
- * physical id. `'absent'` stands for a resource, rule target or setting that does not exist.
+ * types without a checker are only checked for a physical id. `'absent'` stands for a resource, rule target or
+ * setting that does not exist.
  */
 
 import { isDeepStrictEqual } from 'node:util';
@@ -45,14 +45,12 @@ import {
   type TracingConfiguration,
   UpdateStateMachineCommand,
 } from '@aws-sdk/client-sfn';
+import { GetTopicAttributesCommand, SetTopicAttributesCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { type ResolverClients, StackResolver } from './intrinsics.js';
 
-/**
- * The SDK v3 clients the check reads from (and patches through), all pointed at the emulator. There is no SNS
- * client: `@aws-sdk/client-sns` is not installed, so SNS topics are checked through CloudFormation only.
- */
-export type ConformanceClients = ResolverClients;
+/** The SDK v3 clients the check reads from (and patches through), all pointed at the emulator. */
+export type ConformanceClients = ResolverClients & { sns: SNSClient };
 
 /**
  * A fix the deployer may apply for a setting a known emulator drops; `description` says what it calls. Drifts of
@@ -627,6 +625,30 @@ const restApi: Checker = async ({ physicalId: restApiId, props, clients }) => {
   ];
 };
 
+const snsTopic: Checker = async ({ physicalId: TopicArn, props, clients }) => {
+  const attributes = await lookUp(
+    async () =>
+      ((await clients.sns.send(new GetTopicAttributesCommand({ TopicArn }))).Attributes ?? {}) as Record<
+        string,
+        string
+      >,
+  );
+  if (attributes === undefined) return missing();
+  const key = str(props.KmsMasterKeyId);
+  return [
+    {
+      property: 'KmsMasterKeyId',
+      expected: key,
+      actual: from(attributes, (a) => a.KmsMasterKeyId ?? ABSENT),
+      patch: patch(`SetTopicAttributes ${TopicArn}: KmsMasterKeyId=${key}`, () =>
+        clients.sns.send(
+          new SetTopicAttributesCommand({ TopicArn, AttributeName: 'KmsMasterKeyId', AttributeValue: key }),
+        ),
+      ),
+    },
+  ];
+};
+
 /** CloudFormation MethodSetting fields: GetStage field name and UpdateStage patch path. */
 const METHOD_SETTING_FIELDS: Record<string, [field: string, path: string]> = {
   ThrottlingBurstLimit: ['throttlingBurstLimit', 'throttling/burstLimit'],
@@ -695,10 +717,7 @@ const apiStage: Checker = async ({ physicalId, props, clients }) => {
   ];
 };
 
-/**
- * The checker for each resource type. A type not listed here (including AWS::SNS::Topic, for want of an SNS
- * client) is only checked for a physical id.
- */
+/** The checker for each resource type. A type not listed here is only checked for a physical id. */
 const CHECKERS: Record<string, Checker> = {
   'AWS::SQS::Queue': sqsQueue,
   'AWS::Lambda::EventSourceMapping': eventSourceMapping,
@@ -710,6 +729,7 @@ const CHECKERS: Record<string, Checker> = {
   'AWS::CloudWatch::Alarm': cloudWatchAlarm,
   'AWS::ApiGateway::RestApi': restApi,
   'AWS::ApiGateway::Stage': apiStage,
+  'AWS::SNS::Topic': snsTopic,
 };
 
 const SKIPPED_TYPES = new Set(['AWS::CDK::Metadata']);

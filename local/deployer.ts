@@ -13,7 +13,6 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { CreateArchiveCommand, DescribeArchiveCommand } from '@aws-sdk/client-eventbridge';
 import {
   CreateStackCommand,
   DeleteStackCommand,
@@ -21,6 +20,7 @@ import {
   DescribeStacksCommand,
   type Output,
 } from '@aws-sdk/client-cloudformation';
+import { CreateArchiveCommand, DescribeArchiveCommand } from '@aws-sdk/client-eventbridge';
 import { CreateBucketCommand, HeadBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
@@ -94,7 +94,9 @@ export async function deployAssembly(options: DeployOptions): Promise<Record<str
   const deployable: Template = { ...template, Resources: {} };
   for (const [logicalId, resource] of Object.entries(template.Resources)) {
     if (UNSUPPORTED_RESOURCES[options.emulator].includes(resource.Type)) {
-      log(`  ${options.emulator} cannot create ${resource.Type} through CloudFormation: ${logicalId} is created after the stack`);
+      log(
+        `  ${options.emulator} cannot create ${resource.Type} through CloudFormation: ${logicalId} is created after the stack`,
+      );
       deferred[logicalId] = resource;
     } else {
       deployable.Resources[logicalId] = resource;
@@ -122,7 +124,9 @@ export async function deployAssembly(options: DeployOptions): Promise<Record<str
   if (drifts.length > 0) throw new DeploymentDriftError(drifts);
   log('deployed configuration matches the template');
 
-  const { Stacks } = await clients.cloudformation.send(new DescribeStacksCommand({ StackName: options.stackName }));
+  const { Stacks } = await clients.cloudformation.send(
+    new DescribeStacksCommand({ StackName: options.stackName }),
+  );
   return Object.fromEntries(
     (Stacks?.[0]?.Outputs ?? []).map((output: Output) => [output.OutputKey ?? '', output.OutputValue ?? '']),
   );
@@ -142,8 +146,9 @@ async function publishAssets(options: DeployOptions, account: string, region: st
       }
     >;
   };
+  const pseudo: Record<string, string> = { AccountId: account, Region: region, Partition: 'aws' };
   const substitute = (text: string) =>
-    text.replaceAll('${AWS::AccountId}', account).replaceAll('${AWS::Region}', region).replaceAll('${AWS::Partition}', 'aws');
+    text.replace(/\$\{AWS::(AccountId|Region|Partition)\}/g, (_, name: string) => pseudo[name] ?? name);
   const buckets = new Set<string>();
   for (const asset of Object.values(manifest.files ?? {})) {
     const sourcePath = join(options.assemblyDir, asset.source.path);
@@ -232,7 +237,8 @@ async function waitForStatus(options: DeployOptions, done: RegExp, failed: RegEx
       const why = reasons.length > 0 ? reasons.join('\n') : '  (no reason given: see the emulator log)';
       throw new Error(`stack ${options.stackName} is ${status}:\n${why}`);
     }
-    if (Date.now() > deadline) throw new Error(`stack ${options.stackName} still ${status} after ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`stack ${options.stackName} still ${status} after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
@@ -258,13 +264,17 @@ async function createDeferred(
       ArchiveName,
       EventSourceArn: properties.SourceArn,
       Description: properties.Description,
-      ...(properties.EventPattern === undefined ? {} : { EventPattern: JSON.stringify(properties.EventPattern) }),
+      ...(properties.EventPattern === undefined
+        ? {}
+        : { EventPattern: JSON.stringify(properties.EventPattern) }),
       RetentionDays: properties.RetentionDays,
     }),
   );
   const archive = await clients.eventbridge.send(new DescribeArchiveCommand({ ArchiveName }));
   if (archive.EventSourceArn !== properties.SourceArn) {
-    throw new Error(`archive ${ArchiveName} was created for ${archive.EventSourceArn}, not ${properties.SourceArn}`);
+    throw new Error(
+      `archive ${ArchiveName} was created for ${archive.EventSourceArn}, not ${properties.SourceArn}`,
+    );
   }
 }
 

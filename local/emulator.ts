@@ -20,9 +20,14 @@ export interface Emulator {
  * @param port TCP port on 127.0.0.1
  * @throws Error when it exits or is not ready within `timeoutMs`
  */
-export async function startEmulator(options: { port: number; logFile: string; timeoutMs?: number }): Promise<Emulator> {
+export async function startEmulator(options: {
+  port: number;
+  logFile: string;
+  timeoutMs?: number;
+}): Promise<Emulator> {
   const endpoint = `http://127.0.0.1:${options.port}`;
-  if (await isReady(endpoint)) throw new Error(`port ${options.port} is taken by a running emulator; stop it first`);
+  if (await isReady(endpoint))
+    throw new Error(`port ${options.port} is taken by a running emulator; stop it first`);
   mkdirSync(join(options.logFile, '..'), { recursive: true });
   const log = createWriteStream(options.logFile);
   const child = spawn(PYTHON, ['-m', 'ministack'], {
@@ -45,7 +50,9 @@ export async function startEmulator(options: { port: number; logFile: string; ti
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   const exited = new Promise<never>((_, reject) =>
-    child.once('exit', (code) => reject(new Error(`the emulator exited with code ${code}; see ${options.logFile}`))),
+    child.once('exit', (code) =>
+      reject(new Error(`the emulator exited with code ${code}; see ${options.logFile}`)),
+    ),
   );
   exited.catch(() => undefined);
 
@@ -53,7 +60,9 @@ export async function startEmulator(options: { port: number; logFile: string; ti
   while (!(await isReady(endpoint))) {
     if (Date.now() > deadline) {
       await stopProcess(child);
-      throw new Error(`the emulator was not ready after ${options.timeoutMs ?? 30_000} ms; see ${options.logFile}`);
+      throw new Error(
+        `the emulator was not ready after ${options.timeoutMs ?? 30_000} ms; see ${options.logFile}`,
+      );
     }
     await Promise.race([exited, delay(100)]);
   }

@@ -20,7 +20,9 @@ if (!sourceName || !payloadFile) {
 }
 const source = STAGES.local?.sources.find((candidate) => candidate.name === sourceName);
 if (!source) {
-  console.error(`unknown source "${sourceName}"; known: ${STAGES.local?.sources.map((s) => s.name).join(', ')}`);
+  console.error(
+    `unknown source "${sourceName}"; known: ${STAGES.local?.sources.map((s) => s.name).join(', ')}`,
+  );
   process.exit(2);
 }
 const config = await runningLocalCloud();

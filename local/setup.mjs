@@ -10,7 +10,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
-const fingerprint = (file) => createHash('sha256').update(readFileSync(join(root, file))).digest('hex');
+const fingerprint = (file) =>
+  createHash('sha256')
+    .update(readFileSync(join(root, file)))
+    .digest('hex');
 const run = (command, args) => execFileSync(command, args, { cwd: root, stdio: 'inherit' });
 
 function ensure(what, stampFile, inputFile, install) {
@@ -29,5 +32,11 @@ ensure('node_modules', 'node_modules/.switchyard-installed', 'package-lock.json'
 const venv = join(root, '.venv', 'ministack');
 ensure('the emulator', '.venv/ministack/.switchyard-installed', 'local/requirements.txt', () => {
   if (!existsSync(join(venv, 'bin', 'python'))) run('python3', ['-m', 'venv', venv]);
-  run(join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', '-r', 'local/requirements.txt']);
+  run(join(venv, 'bin', 'pip'), [
+    'install',
+    '--quiet',
+    '--disable-pip-version-check',
+    '-r',
+    'local/requirements.txt',
+  ]);
 });

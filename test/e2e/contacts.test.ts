@@ -17,6 +17,10 @@ describe('contact sync, end to end', () => {
       (await received('email')).find((request) => request.path === path),
     );
     expect(subscribe.method).toBe('PUT');
-    expect(subscribe.body).toMatchObject({ email: event.data.email, firstName: 'Katherine', lastName: 'Johnson' });
+    expect(subscribe.body).toMatchObject({
+      email: event.data.email,
+      firstName: 'Katherine',
+      lastName: 'Johnson',
+    });
   });
 });

@@ -24,8 +24,11 @@ async function isMiniStack(): Promise<boolean> {
   );
 }
 
+const ministack = await isMiniStack();
+let inboxDeadLetterAlarm: string | undefined;
+
 describe('dead letters, end to end', () => {
-  it('moves a poison event to the inbox dead-letter queue, whose alarm pages on-call', async (context) => {
+  it('moves a poison event to the inbox dead-letter queue, watched by an alarm that pages on-call', async () => {
     // Prepare: a signed, valid checkout whose session lacks the customer email the canonical event needs
     const event = fixture<{ id: string; data: { object: { customer_details: Record<string, unknown> } } }>(
       'stripe/checkout.session.completed.json',
@@ -43,7 +46,11 @@ describe('dead letters, end to end', () => {
       'the poison event in the inbox DLQ',
       async () => {
         const { Messages = [] } = await aws().sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: deadLetterQueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }),
+          new ReceiveMessageCommand({
+            QueueUrl: deadLetterQueueUrl,
+            MaxNumberOfMessages: 10,
+            VisibilityTimeout: 0,
+          }),
         );
         return Messages.find((message) => message.Body?.includes(event.id));
       },
@@ -52,12 +59,16 @@ describe('dead letters, end to end', () => {
     expect(JSON.parse(deadLetter.Body ?? '{}')).toMatchObject({ source: 'stripe', eventId: event.id });
 
     const queueArn = (
-      await aws().sqs.send(new GetQueueAttributesCommand({ QueueUrl: deadLetterQueueUrl, AttributeNames: ['QueueArn'] }))
+      await aws().sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: deadLetterQueueUrl, AttributeNames: ['QueueArn'] }),
+      )
     ).Attributes?.QueueArn;
     const queueName = queueArn?.split(':').at(-1);
     const { MetricAlarms = [] } = await aws().cloudwatch.send(new DescribeAlarmsCommand({}));
     const alarm = MetricAlarms.find((candidate) =>
-      candidate.Dimensions?.some((dimension) => dimension.Name === 'QueueName' && dimension.Value === queueName),
+      candidate.Dimensions?.some(
+        (dimension) => dimension.Name === 'QueueName' && dimension.Value === queueName,
+      ),
     );
     expect(alarm).toMatchObject({
       MetricName: 'ApproximateNumberOfMessagesVisible',
@@ -66,18 +77,28 @@ describe('dead letters, end to end', () => {
       ComparisonOperator: 'GreaterThanThreshold',
     });
     expect(alarm?.AlarmActions).toHaveLength(1);
-    if (await isMiniStack()) {
-      context.skip(
-        'alarm state not asserted: MiniStack 1.5.33 publishes no AWS/SQS metrics and evaluates alarms without ' +
-          'their dimensions (ministack/services/cloudwatch.py _evaluate_alarm), so the DLQ alarm cannot move on ' +
-          'its own; its configuration is asserted above and by test/infra',
-      );
-    }
-    await eventually('the inbox DLQ alarm in ALARM', async () => {
-      const { MetricAlarms: [current] = [] } = await aws().cloudwatch.send(
-        new DescribeAlarmsCommand({ AlarmNames: [alarm?.AlarmName ?? ''] }),
-      );
-      return current?.StateValue === 'ALARM' ? current : undefined;
-    }, 360_000);
+    inboxDeadLetterAlarm = alarm?.AlarmName;
+  });
+
+  it.skipIf(ministack)('drives the inbox dead-letter alarm to ALARM', async () => {
+    // Assess (the poison event of the test above is in the DLQ)
+    await eventually(
+      'the inbox DLQ alarm in ALARM',
+      async () => {
+        const { MetricAlarms: [current] = [] } = await aws().cloudwatch.send(
+          new DescribeAlarmsCommand({ AlarmNames: [inboxDeadLetterAlarm ?? ''] }),
+        );
+        return current?.StateValue === 'ALARM' ? current : undefined;
+      },
+      360_000,
+    );
   });
 });
+
+if (ministack) {
+  console.log(
+    'e2e: skipped "drives the inbox dead-letter alarm to ALARM": MiniStack 1.5.33 publishes no AWS/SQS metrics ' +
+      'and evaluates alarms without their dimensions (ministack/services/cloudwatch.py, _evaluate_alarm), so ' +
+      'the alarm cannot move on its own; its configuration is asserted by the test before and by test/infra.',
+  );
+}

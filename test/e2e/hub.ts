@@ -32,7 +32,11 @@ export async function post(
     headers,
     body: options.tamper ? options.tamper(body) : body,
   });
-  return { status: response.status, body: (await response.json().catch(() => null)) as unknown, headers: response.headers };
+  return {
+    status: response.status,
+    body: (await response.json().catch(() => null)) as unknown,
+    headers: response.headers,
+  };
 }
 
 /** Every request a stand-in received so far. */
@@ -42,7 +46,11 @@ export async function received(standIn: StandInName): Promise<RecordedRequest[]>
 }
 
 /** Polls `check` until it returns a value other than `undefined`, or fails after `timeoutMs`. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

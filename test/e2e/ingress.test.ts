@@ -13,7 +13,9 @@ function checkout() {
 }
 
 async function invoicesFor(orderId: string) {
-  return (await received('accounting')).filter((request) => (request.body as { orderId?: string })?.orderId === orderId);
+  return (await received('accounting')).filter(
+    (request) => (request.body as { orderId?: string })?.orderId === orderId,
+  );
 }
 
 describe('webhook ingress, end to end', () => {
@@ -50,7 +52,11 @@ describe('webhook ingress, end to end', () => {
     const headers = await signWebhook('stripe', cloud().secrets.stripe, body);
 
     // Act
-    const response = await fetch(cloud().webhooks.stripe.replace(/\/stripe$/, '/acme'), { method: 'POST', headers, body });
+    const response = await fetch(cloud().webhooks.stripe.replace(/\/stripe$/, '/acme'), {
+      method: 'POST',
+      headers,
+      body,
+    });
 
     // Assess
     expect(response.status).toBe(404);

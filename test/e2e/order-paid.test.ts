@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { eventually, fixture, post, received, settle, unique } from './hub.js';
 
-type StripeEvent = { id: string; data: { object: { client_reference_id: string; customer_details: { email: string } } } };
+type StripeEvent = {
+  id: string;
+  data: { object: { client_reference_id: string; customer_details: { email: string } } };
+};
 
 function stripeCheckout() {
   const event = fixture<StripeEvent>('stripe/checkout.session.completed.json');
@@ -9,16 +12,28 @@ function stripeCheckout() {
   event.id = `evt_e2e${id}`;
   event.data.object.client_reference_id = `order_${id}`;
   event.data.object.customer_details.email = `buyer-${id}@example.com`;
-  return { body: JSON.stringify(event), orderId: `order_${id}`, email: `buyer-${id}@example.com`, eventId: event.id };
+  return {
+    body: JSON.stringify(event),
+    orderId: `order_${id}`,
+    email: `buyer-${id}@example.com`,
+    eventId: event.id,
+  };
 }
 
 function shopifyOrder() {
-  const order = fixture<{ id: number; email: string; customer: { email: string } }>('shopify/orders-paid.json');
+  const order = fixture<{ id: number; email: string; customer: { email: string } }>(
+    'shopify/orders-paid.json',
+  );
   const id = unique();
   order.id = Number.parseInt(id, 16);
   order.email = `shopper-${id}@example.com`;
   order.customer.email = order.email;
-  return { body: JSON.stringify(order), orderId: String(order.id), email: order.email, webhookId: `wh-${id}` };
+  return {
+    body: JSON.stringify(order),
+    orderId: String(order.id),
+    email: order.email,
+    webhookId: `wh-${id}`,
+  };
 }
 
 /** The requests of one order at the three stand-ins. */
@@ -59,9 +74,17 @@ describe('order-paid flow, end to end', () => {
     expect(effects.invoices).toHaveLength(1);
     expect(effects.customers).toHaveLength(1);
     expect(effects.receipts).toHaveLength(1);
-    expect(effects.invoices[0]?.body).toMatchObject({ amountTotal: 4990, currency: 'eur', customerEmail: checkout.email });
+    expect(effects.invoices[0]?.body).toMatchObject({
+      amountTotal: 4990,
+      currency: 'eur',
+      customerEmail: checkout.email,
+    });
     expect(effects.invoices[0]?.headers['idempotency-key']).toBe(`stripe:${checkout.eventId}:create-invoice`);
-    expect(effects.customers[0]?.body).toMatchObject({ firstName: 'Ada', lastName: 'Lovelace', lastOrderId: checkout.orderId });
+    expect(effects.customers[0]?.body).toMatchObject({
+      firstName: 'Ada',
+      lastName: 'Lovelace',
+      lastOrderId: checkout.orderId,
+    });
   });
 
   it('turns a Shopify-signed orders/paid into one invoice, one CRM update and one receipt', async () => {
@@ -69,7 +92,10 @@ describe('order-paid flow, end to end', () => {
     const order = shopifyOrder();
 
     // Act
-    const response = await post('shopify', order.body, { eventType: 'orders/paid', eventId: order.webhookId });
+    const response = await post('shopify', order.body, {
+      eventType: 'orders/paid',
+      eventId: order.webhookId,
+    });
 
     // Assess
     expect(response.status).toBe(202);
@@ -92,7 +118,10 @@ describe('order-paid flow, end to end', () => {
     const again = await post('stripe', checkout.body);
     const shopify = shopifyOrder();
     await post('shopify', shopify.body, { eventType: 'orders/paid', eventId: shopify.webhookId });
-    const shopifyAgain = await post('shopify', shopify.body, { eventType: 'orders/paid', eventId: shopify.webhookId });
+    const shopifyAgain = await post('shopify', shopify.body, {
+      eventType: 'orders/paid',
+      eventId: shopify.webhookId,
+    });
     await completedFlow(shopify.orderId, shopify.email);
     await settle(5000);
 

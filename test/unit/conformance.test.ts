@@ -26,6 +26,7 @@ import {
   UpdateEventSourceMappingCommand,
 } from '@aws-sdk/client-lambda';
 import { DescribeStateMachineCommand, SFNClient, UpdateStateMachineCommand } from '@aws-sdk/client-sfn';
+import { GetTopicAttributesCommand, SetTopicAttributesCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -53,6 +54,7 @@ function mockCloud() {
     sfn: new SFNClient(config),
     cloudwatch: new CloudWatchClient(config),
     apigateway: new APIGatewayClient(config),
+    sns: new SNSClient(config),
   } satisfies ConformanceClients;
   const mocks = {
     cloudformation: mockClient(clients.cloudformation),
@@ -62,6 +64,7 @@ function mockCloud() {
     dynamodb: mockClient(clients.dynamodb),
     sfn: mockClient(clients.sfn),
     apigateway: mockClient(clients.apigateway),
+    sns: mockClient(clients.sns),
   };
   return { clients, mocks };
 }
@@ -475,6 +478,41 @@ describe('checkConformance', () => {
         { op: 'replace', path: '/accessLogSettings/destinationArn', value: destinationArn },
         { op: 'replace', path: '/accessLogSettings/format', value: '$context.requestId' },
       ],
+    });
+  });
+
+  it('reports a topic without its KMS key and patches it with SetTopicAttributes', async () => {
+    // Prepare
+    const topicArn = `arn:aws:sns:${REGION}:${ACCOUNT}:app-Topic`;
+    const keyArn = `arn:aws:kms:${REGION}:${ACCOUNT}:key/key-1`;
+    const resources: Resources = {
+      Key: { Type: 'AWS::KMS::Key' },
+      Topic: { Type: 'AWS::SNS::Topic', Properties: { KmsMasterKeyId: { 'Fn::GetAtt': ['Key', 'Arn'] } } },
+    };
+    givenStack(cloud, resources, { Key: 'key-1', Topic: topicArn });
+    cloud.mocks.sns
+      .on(GetTopicAttributesCommand, { TopicArn: topicArn })
+      .resolves({ Attributes: { TopicArn: topicArn } });
+
+    // Act
+    const drifts = await check(cloud, resources);
+    await drifts[0]?.patch?.apply();
+
+    // Assess
+    expect(summary(drifts)).toEqual([
+      {
+        logicalId: 'Topic',
+        resourceType: 'AWS::SNS::Topic',
+        property: 'KmsMasterKeyId',
+        expected: keyArn,
+        actual: 'absent',
+        patched: true,
+      },
+    ]);
+    expect(cloud.mocks.sns.commandCalls(SetTopicAttributesCommand)[0]?.args[0].input).toEqual({
+      TopicArn: topicArn,
+      AttributeName: 'KmsMasterKeyId',
+      AttributeValue: keyArn,
     });
   });
 
