@@ -38,6 +38,16 @@ const secrets = new SecretsProvider({
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export const handler = instrument(async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+  try {
+    return await receive(event);
+  } catch (error) {
+    // A bug or an unforeseen failure: the event is not stored, so the vendor must retry rather than get a 502.
+    logger.error('unexpected failure', { errorName: (error as Error).name });
+    return unavailable();
+  }
+});
+
+async function receive(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   const sourceName = event.pathParameters?.source ?? '';
   const source = Object.hasOwn(sources, sourceName) ? sources[sourceName] : undefined;
   if (!source) return reply(404, { error: 'unknown_source' });
@@ -98,7 +108,7 @@ export const handler = instrument(async (event: APIGatewayProxyEvent): Promise<A
   logger.info('webhook accepted');
   metrics.addMetric('WebhookAccepted', MetricUnit.Count, 1);
   return reply(202, { id: envelope.eventId });
-});
+}
 
 /** `application/json` or a `+json` type, with any parameters (`; charset=utf-8`). */
 function isJsonMediaType(contentType: string | undefined): boolean {

@@ -1,21 +1,7 @@
-import { ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { awsClients } from '../../local/aws-clients.js';
-import { cloud, eventually, fixture, post, unique } from './hub.js';
-
-const aws = () => awsClients(cloud().emulator);
-
-/** Physical id of the stack's resource whose logical id starts with `prefix`. */
-async function physicalId(prefix: string): Promise<string> {
-  const { StackResourceSummaries = [] } = await aws().cloudformation.send(
-    new ListStackResourcesCommand({ StackName: 'Switchyard' }),
-  );
-  const resource = StackResourceSummaries.find((summary) => summary.LogicalResourceId?.startsWith(prefix));
-  if (!resource?.PhysicalResourceId) throw new Error(`no resource ${prefix}* in the stack`);
-  return resource.PhysicalResourceId;
-}
+import { aws, cloud, eventually, fixture, physicalId, post, unique } from './hub.js';
 
 async function isMiniStack(): Promise<boolean> {
   return fetch(`${cloud().emulator}/_ministack/ready`).then(

@@ -2,13 +2,28 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
 import { inject } from 'vitest';
 import { STAGES } from '../../bin/stages.js';
 import type { SourceName } from '../../functions/contracts.js';
+import { awsClients } from '../../local/aws-clients.js';
 import { type SignOptions, signWebhook } from '../../local/signing.js';
 import type { RecordedRequest, StandInName } from '../../local/stand-ins.js';
 
 export const cloud = () => inject('localCloud');
+
+/** AWS clients pointed at the local cloud's emulator. */
+export const aws = () => awsClients(cloud().emulator);
+
+/** Physical id of the stack's resource whose logical id starts with `prefix` (a queue's URL, …). */
+export async function physicalId(prefix: string): Promise<string> {
+  const { StackResourceSummaries = [] } = await aws().cloudformation.send(
+    new ListStackResourcesCommand({ StackName: 'Switchyard' }),
+  );
+  const resource = StackResourceSummaries.find((summary) => summary.LogicalResourceId?.startsWith(prefix));
+  if (!resource?.PhysicalResourceId) throw new Error(`no resource ${prefix}* in the stack`);
+  return resource.PhysicalResourceId;
+}
 
 /** A fixture from test/fixtures, parsed. */
 export function fixture<T = Record<string, unknown>>(path: string): T {
