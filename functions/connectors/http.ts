@@ -58,6 +58,7 @@ export async function callDownstream(
   const what = `${request.method} ${request.path.split('/')[1] ?? ''}`;
 
   let response: Response;
+  let text: string;
   try {
     response = await fetch(new URL(request.path.replace(/^\//, ''), withTrailingSlash(baseUrl)), {
       method: request.method,
@@ -70,13 +71,13 @@ export async function callDownstream(
       },
       ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
     });
+    text = await response.text();
   } catch (error) {
     const reason =
       (error as Error).name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : 'network error';
     throw new TransientUpstreamError(`${what}: ${reason}`);
   }
 
-  const text = await response.text();
   if (response.status === 408 || response.status === 429 || response.status >= 500) {
     throw new TransientUpstreamError(
       `${what}: HTTP ${response.status}`,

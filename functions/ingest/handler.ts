@@ -16,7 +16,12 @@ import { clientConfig } from '../shared/aws.js';
 import { jsonEnv, requiredEnv } from '../shared/env.js';
 import { InvalidPayloadError } from '../shared/errors.js';
 import { instrument, logger, metrics, tracer } from '../shared/powertools.js';
-import { RequestHeaders, SignatureVerificationError, verifySignature } from '../verify/index.js';
+import {
+  DuplicateHeaderError,
+  RequestHeaders,
+  SignatureVerificationError,
+  verifySignature,
+} from '../verify/index.js';
 import { IngestSources } from './config.js';
 import { identifyEvent } from './identify.js';
 import { parseSigningSecrets } from './signing-secrets.js';
@@ -35,7 +40,8 @@ const sqs = tracer.captureAWSv3Client(new SQSClient(clientConfig(1000)));
 const secrets = new SecretsProvider({
   awsSdkV3Client: tracer.captureAWSv3Client(new SecretsManagerClient(clientConfig(1000))),
 });
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a leading byte-order mark, so the queued body is exactly the verified bytes.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export const handler = instrument(async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
   try {
@@ -57,7 +63,7 @@ async function receive(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResu
   const body = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
   if (body.length > source.maxBodyBytes) return reject(413, 'payload_too_large');
   const headers = RequestHeaders.fromEvent(event);
-  if (!isJsonMediaType(headers.single('content-type'))) return reject(415, 'unsupported_media_type');
+  if (!isJsonMediaType(contentTypeOf(headers))) return reject(415, 'unsupported_media_type');
 
   let activeSecrets: string[];
   try {
@@ -108,6 +114,16 @@ async function receive(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResu
   logger.info('webhook accepted');
   metrics.addMetric('WebhookAccepted', MetricUnit.Count, 1);
   return reply(202, { id: envelope.eventId });
+}
+
+/** The one Content-Type of the request; several are as unusable as none. */
+function contentTypeOf(headers: RequestHeaders): string | undefined {
+  try {
+    return headers.single('content-type');
+  } catch (error) {
+    if (error instanceof DuplicateHeaderError) return undefined;
+    throw error;
+  }
 }
 
 /** `application/json` or a `+json` type, with any parameters (`; charset=utf-8`). */

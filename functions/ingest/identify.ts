@@ -1,6 +1,6 @@
 import type { SignatureScheme } from '../contracts.js';
 import { InvalidPayloadError } from '../shared/errors.js';
-import type { RequestHeaders } from '../verify/index.js';
+import { DuplicateHeaderError, type RequestHeaders } from '../verify/index.js';
 
 /** The vendor's own id and type of one delivery. */
 export interface EventIdentity {
@@ -19,13 +19,22 @@ const MAX_ID_LENGTH = 256;
  * - Standard Webhooks: `webhook-id` and body `type` (https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md).
  *
  * @param payload the parsed JSON body
- * @throws InvalidPayloadError when the id or the type is missing or not a short string
+ * @throws InvalidPayloadError when the id or the type is missing, repeated, or not a short string
  */
 export function identifyEvent(
   scheme: SignatureScheme,
   headers: RequestHeaders,
   payload: unknown,
 ): EventIdentity {
+  try {
+    return identifyIn(scheme, headers, payload);
+  } catch (error) {
+    if (error instanceof DuplicateHeaderError) throw new InvalidPayloadError(error.message);
+    throw error;
+  }
+}
+
+function identifyIn(scheme: SignatureScheme, headers: RequestHeaders, payload: unknown): EventIdentity {
   const body = (typeof payload === 'object' && payload !== null ? payload : {}) as Record<string, unknown>;
   switch (scheme) {
     case 'stripe':

@@ -51,13 +51,47 @@ export function mapShopify(
 }
 
 /**
+ * ISO 4217 minor-unit digits of the active currencies that do not have 2
+ * (https://www.six-group.com/en/products-services/financial-information/data-standards.html, list one).
+ * Kept here rather than taken from `Intl`, whose locale data rounds some currencies (HUF, IDR, COP) to
+ * whole units and changes with the runtime's ICU version.
+ */
+const ISO_4217_DIGITS: Readonly<Record<string, number>> = {
+  BIF: 0,
+  CLP: 0,
+  DJF: 0,
+  GNF: 0,
+  ISK: 0,
+  JPY: 0,
+  KMF: 0,
+  KRW: 0,
+  PYG: 0,
+  RWF: 0,
+  UGX: 0,
+  UYI: 0,
+  VND: 0,
+  VUV: 0,
+  XAF: 0,
+  XOF: 0,
+  XPF: 0,
+  BHD: 3,
+  IQD: 3,
+  JOD: 3,
+  KWD: 3,
+  LYD: 3,
+  OMR: 3,
+  TND: 3,
+  CLF: 4,
+  UYW: 4,
+};
+
+/**
  * Converts a decimal amount string ("199.65") to integer minor units (19965) without floating point, using
  * the currency's ISO 4217 number of digits (JPY 0, USD 2, KWD 3).
  * @throws MappingError when the amount has more decimals than the currency allows
  */
 export function toMinorUnits(amount: string, currency: string): number {
-  const digits =
-    new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  const digits = ISO_4217_DIGITS[currency.toUpperCase()] ?? 2;
   const [whole = '0', fraction = ''] = amount.split('.');
   const significant = fraction.replace(/0+$/, '');
   if (significant.length > digits) throw new MappingError(`amount has more than ${digits} decimals`);

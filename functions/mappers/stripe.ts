@@ -16,19 +16,23 @@ const CheckoutSessionCompleted = z.object({
   }),
 });
 
+/** The Checkout events after which an order may be fulfilled (https://docs.stripe.com/checkout/fulfillment). */
+const FULFILLABLE = new Set(['checkout.session.completed', 'checkout.session.async_payment_succeeded']);
+
 /**
- * Maps a Stripe event to a canonical event. `checkout.session.completed` with `payment_status: "paid"`
- * becomes `order.paid` (the order id is the session's `client_reference_id`, else the session id); other
- * types, and sessions still awaiting an asynchronous payment, are not routed (`undefined`).
+ * Maps a Stripe event to a canonical event. A Checkout Session that is settled becomes `order.paid`: on
+ * `checkout.session.completed` unless its `payment_status` is still `unpaid` (a delayed payment method), and
+ * on `checkout.session.async_payment_succeeded` when that payment clears. The order id is the session's
+ * `client_reference_id`, else the session id. Other types are not routed (`undefined`).
  *
  * Source: https://docs.stripe.com/api/checkout/sessions/object, https://docs.stripe.com/checkout/fulfillment
  * @throws MappingError when a routed type lacks the fields its canonical event needs
  */
 export function mapStripe(eventType: string, payload: unknown, eventKey: string): CanonicalEvent | undefined {
-  if (eventType !== 'checkout.session.completed') return undefined;
-  const event = parsePayload(CheckoutSessionCompleted, payload, 'stripe checkout.session.completed');
+  if (!FULFILLABLE.has(eventType)) return undefined;
+  const event = parsePayload(CheckoutSessionCompleted, payload, `stripe ${eventType}`);
   const session = event.data.object;
-  if (session.payment_status !== 'paid') return undefined;
+  if (session.payment_status === 'unpaid') return undefined;
   return {
     source: 'stripe',
     detailType: DetailType.OrderPaid,

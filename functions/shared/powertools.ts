@@ -20,6 +20,6 @@ export const tracer = new Tracer();
 export function instrument<E, R>(handler: (event: E, context: Context) => Promise<R>) {
   return middy(handler)
     .use(captureLambdaHandler(tracer, { captureResponse: false }))
-    .use(injectLambdaContext(logger))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }));
 }

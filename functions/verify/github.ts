@@ -1,5 +1,6 @@
 import { decodeHexSha256, hmacSha256, matchesAny } from './crypto.js';
 import { SignatureVerificationError } from './errors.js';
+import { signatureHeader } from './headers.js';
 import type { SignedRequest } from './types.js';
 
 const PREFIX = 'sha256=';
@@ -13,7 +14,7 @@ const PREFIX = 'sha256=';
  * @throws SignatureVerificationError
  */
 export function verifyGithub(request: SignedRequest): void {
-  const header = request.headers.single('x-hub-signature-256');
+  const header = signatureHeader(request.headers, 'x-hub-signature-256');
   if (!header) throw new SignatureVerificationError('missing_signature');
   const signature = header.startsWith(PREFIX) ? decodeHexSha256(header.slice(PREFIX.length)) : undefined;
   if (!signature) throw new SignatureVerificationError('malformed_signature');

@@ -1,5 +1,13 @@
 import { SignatureVerificationError } from './errors.js';
 
+/** A header that must appear once was sent several times. */
+export class DuplicateHeaderError extends Error {
+  override readonly name = 'DuplicateHeaderError';
+  constructor(readonly header: string) {
+    super(`header ${header} was sent more than once`);
+  }
+}
+
 /**
  * Case-insensitive view of a request's headers, built from API Gateway REST (payload 1.0)
  * `multiValueHeaders`, which keeps every value of a repeated header (`headers` keeps only the last one).
@@ -29,13 +37,26 @@ export class RequestHeaders {
 
   /**
    * The one value of a header, or `undefined` when absent.
-   * @throws SignatureVerificationError (`duplicate_header`) when the header was sent more than once:
-   *   a second signature or timestamp header is how downgrade and confusion attacks start.
+   * @throws DuplicateHeaderError when the header was sent more than once: a second signature or timestamp
+   *   header is how downgrade and confusion attacks start.
    */
   single(name: string): string | undefined {
     const list = this.values.get(name.toLowerCase());
     if (!list || list.length === 0) return undefined;
-    if (list.length > 1) throw new SignatureVerificationError('duplicate_header');
+    if (list.length > 1) throw new DuplicateHeaderError(name.toLowerCase());
     return list[0];
+  }
+}
+
+/**
+ * The one value of a header a signature depends on.
+ * @throws SignatureVerificationError (`duplicate_header`) when it was sent more than once
+ */
+export function signatureHeader(headers: RequestHeaders, name: string): string | undefined {
+  try {
+    return headers.single(name);
+  } catch (error) {
+    if (error instanceof DuplicateHeaderError) throw new SignatureVerificationError('duplicate_header');
+    throw error;
   }
 }

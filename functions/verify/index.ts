@@ -6,7 +6,7 @@ import { verifyStripe } from './stripe.js';
 import type { SignedRequest } from './types.js';
 
 export { SignatureVerificationError, type VerificationFailure } from './errors.js';
-export { RequestHeaders } from './headers.js';
+export { DuplicateHeaderError, RequestHeaders } from './headers.js';
 export type { SignedRequest } from './types.js';
 
 const verifiers: Record<SignatureScheme, (request: SignedRequest) => void> = {

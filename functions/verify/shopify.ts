@@ -1,5 +1,6 @@
 import { decodeBase64Sha256, hmacSha256, matchesAny } from './crypto.js';
 import { SignatureVerificationError } from './errors.js';
+import { signatureHeader } from './headers.js';
 import type { SignedRequest } from './types.js';
 
 /**
@@ -11,7 +12,7 @@ import type { SignedRequest } from './types.js';
  * @throws SignatureVerificationError
  */
 export function verifyShopify(request: SignedRequest): void {
-  const header = request.headers.single('x-shopify-hmac-sha256');
+  const header = signatureHeader(request.headers, 'x-shopify-hmac-sha256');
   if (!header) throw new SignatureVerificationError('missing_signature');
   const signature = decodeBase64Sha256(header);
   if (!signature) throw new SignatureVerificationError('malformed_signature');

@@ -1,5 +1,6 @@
 import { checkTimestamp, decodeBase64Sha256, hmacSha256, matchesAny } from './crypto.js';
 import { SignatureVerificationError } from './errors.js';
+import { signatureHeader } from './headers.js';
 import { MAX_SIGNATURE_HEADER_LENGTH, MAX_SIGNATURES_PER_HEADER, type SignedRequest } from './types.js';
 
 const SECRET_PREFIX = 'whsec_';
@@ -15,9 +16,9 @@ const MESSAGE_ID = /^[^.\s]{1,256}$/;
  * @throws SignatureVerificationError
  */
 export function verifyStandardWebhooks(request: SignedRequest): void {
-  const id = request.headers.single('webhook-id');
-  const timestamp = request.headers.single('webhook-timestamp');
-  const header = request.headers.single('webhook-signature');
+  const id = signatureHeader(request.headers, 'webhook-id');
+  const timestamp = signatureHeader(request.headers, 'webhook-timestamp');
+  const header = signatureHeader(request.headers, 'webhook-signature');
   if (!id || !timestamp || !header) throw new SignatureVerificationError('missing_signature');
   if (!MESSAGE_ID.test(id) || header.length > MAX_SIGNATURE_HEADER_LENGTH) {
     throw new SignatureVerificationError('malformed_signature');

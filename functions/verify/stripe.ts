@@ -1,5 +1,6 @@
 import { checkTimestamp, decodeHexSha256, hmacSha256, matchesAny } from './crypto.js';
 import { SignatureVerificationError } from './errors.js';
+import { signatureHeader } from './headers.js';
 import { MAX_SIGNATURE_HEADER_LENGTH, MAX_SIGNATURES_PER_HEADER, type SignedRequest } from './types.js';
 
 /**
@@ -12,7 +13,7 @@ import { MAX_SIGNATURE_HEADER_LENGTH, MAX_SIGNATURES_PER_HEADER, type SignedRequ
  * @throws SignatureVerificationError
  */
 export function verifyStripe(request: SignedRequest): void {
-  const header = request.headers.single('stripe-signature');
+  const header = signatureHeader(request.headers, 'stripe-signature');
   if (!header) throw new SignatureVerificationError('missing_signature');
   if (header.length > MAX_SIGNATURE_HEADER_LENGTH)
     throw new SignatureVerificationError('malformed_signature');

@@ -36,8 +36,15 @@ function throwsOnlyVerificationErrors(
 
 describe('verifyGithub', () => {
   const payload = fixtureText('github/push.json');
-  const verify = (header: string | string[] | undefined, body: string | Buffer = payload, secrets = [SECRET]) =>
-    outcome(verifyGithub, signedRequest(header === undefined ? {} : { 'X-Hub-Signature-256': header }, body, secrets));
+  const verify = (
+    header: string | string[] | undefined,
+    body: string | Buffer = payload,
+    secrets = [SECRET],
+  ) =>
+    outcome(
+      verifyGithub,
+      signedRequest(header === undefined ? {} : { 'X-Hub-Signature-256': header }, body, secrets),
+    );
 
   it('accepts a request signed by @octokit/webhooks-methods, as octokit itself does', async () => {
     // Prepare
@@ -88,6 +95,17 @@ describe('verifyGithub', () => {
   });
 
   const hex = createHmac('sha256', SECRET).update(payload).digest('hex');
+  it('rejects a signature that differs from the valid one in its last hex digit only', () => {
+    // Prepare
+    const last = hex.at(-1) === '0' ? '1' : '0';
+
+    // Act
+    const result = verify(`sha256=${hex.slice(0, -1)}${last}`);
+
+    // Assess
+    expect(result).toBe('signature_mismatch');
+  });
+
   it.each([
     ['no sha256= prefix', hex],
     ['an uppercase prefix', `SHA256=${hex}`],
@@ -141,11 +159,18 @@ describe('verifyGithub', () => {
   });
 
   it('throws nothing but SignatureVerificationError for arbitrary header values (property)', () => {
-    const hexish = fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEFz'), minLength: 60, maxLength: 68 });
+    const hexish = fc.string({
+      unit: fc.constantFrom(...'0123456789abcdefABCDEFz'),
+      minLength: 60,
+      maxLength: 68,
+    });
     throwsOnlyVerificationErrors(
       verifyGithub,
       'x-hub-signature-256',
-      fc.oneof(fc.string({ maxLength: 80 }), hexish.map((value) => `sha256=${value}`)),
+      fc.oneof(
+        fc.string({ maxLength: 80 }),
+        hexish.map((value) => `sha256=${value}`),
+      ),
     );
   });
 });
@@ -155,7 +180,11 @@ describe('verifyShopify', () => {
   /** Shopify publishes no signer: this is the documented HMAC-SHA256 of the raw body, base64. */
   const shopifySign = (body: string | Buffer, secret = SECRET) =>
     createHmac('sha256', secret).update(body).digest('base64');
-  const verify = (header: string | string[] | undefined, body: string | Buffer = payload, secrets = [SECRET]) =>
+  const verify = (
+    header: string | string[] | undefined,
+    body: string | Buffer = payload,
+    secrets = [SECRET],
+  ) =>
     outcome(
       verifyShopify,
       signedRequest(header === undefined ? {} : { 'X-Shopify-Hmac-Sha256': header }, body, secrets),
@@ -226,19 +255,24 @@ describe('verifyShopify', () => {
 
   it('rejects any single-byte change of a validly signed body (property)', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 1, maxLength: 300 }), fc.nat(), fc.integer({ min: 1, max: 255 }), (bytes, index, mask) => {
-        // Prepare
-        const body = Buffer.from(bytes);
-        const header = shopifySign(body);
-        const mutated = mutateByte(body, index, mask);
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 300 }),
+        fc.nat(),
+        fc.integer({ min: 1, max: 255 }),
+        (bytes, index, mask) => {
+          // Prepare
+          const body = Buffer.from(bytes);
+          const header = shopifySign(body);
+          const mutated = mutateByte(body, index, mask);
 
-        // Act
-        const result = verify(header, mutated);
+          // Act
+          const result = verify(header, mutated);
 
-        // Assess
-        expect(verify(header, body)).toBe('accepted');
-        expect(result).toBe('signature_mismatch');
-      }),
+          // Assess
+          expect(verify(header, body)).toBe('accepted');
+          expect(result).toBe('signature_mismatch');
+        },
+      ),
       { numRuns: 200 },
     );
   });

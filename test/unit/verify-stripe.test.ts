@@ -29,7 +29,10 @@ const hexOf = (payload: string, secret: string, timestamp = NOW_SECONDS) =>
   v1Entry(payload, secret, timestamp).slice('v1='.length);
 
 const verify = (header: string | string[] | undefined, payload: string | Buffer, secrets = [SECRET]) =>
-  outcome(verifyStripe, signedRequest(header === undefined ? {} : { 'Stripe-Signature': header }, payload, secrets));
+  outcome(
+    verifyStripe,
+    signedRequest(header === undefined ? {} : { 'Stripe-Signature': header }, payload, secrets),
+  );
 
 describe('verifyStripe', () => {
   beforeEach(() => {
@@ -61,7 +64,11 @@ describe('verifyStripe', () => {
     const withNeither = verify(header, PAYLOAD, ['whsec_unrelated']);
 
     // Assess
-    expect([withNewSecret, withOldSecret, withNeither]).toEqual(['accepted', 'accepted', 'signature_mismatch']);
+    expect([withNewSecret, withOldSecret, withNeither]).toEqual([
+      'accepted',
+      'accepted',
+      'signature_mismatch',
+    ]);
   });
 
   it('accepts a request signed with either secret during a rotation overlap', () => {
@@ -140,10 +147,16 @@ describe('verifyStripe', () => {
     ['a truncated hex signature', `t=${NOW_SECONDS},v1=${hex.slice(0, 63)}`],
     ['an uppercase hex signature', `t=${NOW_SECONDS},v1=${hex.toUpperCase()}`],
     ['junk after the hex signature', `t=${NOW_SECONDS},v1=${hex}zz`],
-    ['a signature a lenient hex decoder would cut short (abzz)', `t=${NOW_SECONDS},v1=${hex.slice(0, 60)}abzz`],
+    [
+      'a signature a lenient hex decoder would cut short (abzz)',
+      `t=${NOW_SECONDS},v1=${hex.slice(0, 60)}abzz`,
+    ],
     ['an empty v1 value', `t=${NOW_SECONDS},v1=`],
     ['a non-numeric timestamp', `t=17637264OO,v1=${hex}`],
-    ['a 13-digit (milliseconds) timestamp', `t=${NOW_SECONDS}000,v1=${hexOf(PAYLOAD, SECRET, NOW_SECONDS * 1000)}`],
+    [
+      'a 13-digit (milliseconds) timestamp',
+      `t=${NOW_SECONDS}000,v1=${hexOf(PAYLOAD, SECRET, NOW_SECONDS * 1000)}`,
+    ],
     ['a negative timestamp', `t=-${NOW_SECONDS},v1=${hex}`],
     ['an empty timestamp', `t=,v1=${hex}`],
     ['t= twice', `t=${NOW_SECONDS},t=${NOW_SECONDS},v1=${hex}`],
@@ -189,7 +202,7 @@ describe('verifyStripe', () => {
 
     // Assess
     expect(header).toMatch(/^t=\d+,v0=[0-9a-f]{64}$/);
-    expect(result).not.toBe('accepted');
+    expect(result).toBe('missing_signature');
   });
 
   it('ignores a valid v0 entry next to an invalid v1 signature', () => {
@@ -286,7 +299,11 @@ describe('verifyStripe', () => {
   });
 
   it('throws nothing but SignatureVerificationError for arbitrary header values and bodies (property)', () => {
-    const hexish = fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEFz'), minLength: 60, maxLength: 68 });
+    const hexish = fc.string({
+      unit: fc.constantFrom(...'0123456789abcdefABCDEFz'),
+      minLength: 60,
+      maxLength: 68,
+    });
     const entry = fc.oneof(
       fc.string({ maxLength: 80 }),
       fc
@@ -295,7 +312,10 @@ describe('verifyStripe', () => {
     );
     fc.assert(
       fc.property(
-        fc.array(fc.array(entry, { maxLength: 8 }).map((entries) => entries.join(',')), { maxLength: 3 }),
+        fc.array(
+          fc.array(entry, { maxLength: 8 }).map((entries) => entries.join(',')),
+          { maxLength: 3 },
+        ),
         fc.uint8Array({ maxLength: 64 }),
         (values, body) => {
           // Act
@@ -327,8 +347,16 @@ describe('verifyStripe cross-checked with stripe.webhooks.constructEvent', () =>
   const payload = '{"id":"evt_cross","object":"event","type":"checkout.session.completed"}';
   it.each([
     ['a single v1 signature', stripeHeader(payload, SECRET), SECRET],
-    ['a roll with two v1 signatures', `t=${NOW_SECONDS},${v1Entry(payload, OTHER_SECRET)},${v1Entry(payload, SECRET)}`, SECRET],
-    ['the previous secret of a roll', `t=${NOW_SECONDS},${v1Entry(payload, SECRET)},${v1Entry(payload, OTHER_SECRET)}`, OTHER_SECRET],
+    [
+      'a roll with two v1 signatures',
+      `t=${NOW_SECONDS},${v1Entry(payload, OTHER_SECRET)},${v1Entry(payload, SECRET)}`,
+      SECRET,
+    ],
+    [
+      'the previous secret of a roll',
+      `t=${NOW_SECONDS},${v1Entry(payload, SECRET)},${v1Entry(payload, OTHER_SECRET)}`,
+      OTHER_SECRET,
+    ],
     ['a timestamp 299 s old', stripeHeader(payload, SECRET, NOW_SECONDS - 299), SECRET],
     ['a v0 entry next to the v1', `${stripeHeader(payload, SECRET)},v0=${'ab'.repeat(32)}`, SECRET],
   ])('is accepted by both for %s', (_, header, secret) => {
@@ -344,7 +372,9 @@ describe('verifyStripe cross-checked with stripe.webhooks.constructEvent', () =>
   it('accepts whatever stripe signs within the tolerance, as stripe itself does (property)', () => {
     fc.assert(
       fc.property(
-        fc.string({ unit: 'grapheme', maxLength: 200 }).map((text) => JSON.stringify({ id: 'evt_p', object: 'event', text })),
+        fc
+          .string({ unit: 'grapheme', maxLength: 200 })
+          .map((text) => JSON.stringify({ id: 'evt_p', object: 'event', text })),
         fc.stringMatching(/^whsec_[0-9a-zA-Z]{32}$/),
         fc.integer({ min: -300, max: 0 }),
         (body, secret, offset) => {

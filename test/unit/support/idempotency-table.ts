@@ -8,8 +8,10 @@ import {
   type AttributeValue,
   ConditionalCheckFailedException,
   DeleteItemCommand,
-  type DynamoDBClient,
+  type DynamoDBClientResolvedConfig,
   PutItemCommand,
+  type ServiceInputTypes,
+  type ServiceOutputTypes,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
@@ -24,8 +26,7 @@ export interface IdempotencyTable {
 }
 
 export function fakeIdempotencyTable(
-  // biome-ignore lint/suspicious/noExplicitAny: the mock's input and output types vary per command
-  dynamodb: AwsStub<any, any, DynamoDBClient>,
+  dynamodb: AwsStub<ServiceInputTypes, ServiceOutputTypes, DynamoDBClientResolvedConfig>,
 ): IdempotencyTable {
   const items = new Map<string, Item>();
   const idOf = (key: Item | undefined) => key?.id?.S ?? '';

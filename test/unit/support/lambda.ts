@@ -67,7 +67,10 @@ export function webhookEvent({ source, body, headers }: WebhookRequest): APIGate
 let messageCounter = 0;
 
 /** One SQS record carrying `body`; `receiveCount` is its `ApproximateReceiveCount`. */
-export function sqsRecord(body: string, options: { messageId?: string; receiveCount?: number } = {}): SQSRecord {
+export function sqsRecord(
+  body: string,
+  options: { messageId?: string; receiveCount?: number } = {},
+): SQSRecord {
   messageCounter += 1;
   const messageId = options.messageId ?? `msg-${messageCounter}`;
   return {

@@ -1,0 +1,258 @@
+import { ConditionalCheckFailedException, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { ChangeMessageVisibilityBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { InboxEnvelope } from '../../functions/contracts.js';
+import { completedItem, fakeIdempotencyTable, type IdempotencyTable } from './support/idempotency-table.js';
+import { fixture, fixtureText, lambdaContext, sqsEvent, sqsRecord } from './support/lambda.js';
+import { type CapturedLogs, captureLogs } from './support/logs.js';
+
+const BUS_NAME = 'switchyard-events';
+const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/switchyard-inbox';
+const STRIPE_BODY = fixtureText('stripe/checkout.session.completed.json');
+
+const dynamoMock = mockClient(DynamoDBClient);
+const eventBridgeMock = mockClient(EventBridgeClient);
+const sqsMock = mockClient(SQSClient);
+
+type Handler = (event: SQSEvent, context: ReturnType<typeof lambdaContext>) => Promise<SQSBatchResponse>;
+let handler: Handler;
+let table: IdempotencyTable;
+
+function envelope(overrides: Partial<InboxEnvelope> = {}): string {
+  return JSON.stringify({
+    source: 'stripe',
+    eventId: 'evt_1QxD8rLkdIwHu7ix6mQ0Zb3T',
+    eventType: 'checkout.session.completed',
+    receivedAt: '2025-11-21T12:00:01.000Z',
+    body: STRIPE_BODY,
+    ...overrides,
+  });
+}
+
+const published = (): PutEventsRequestEntry[] =>
+  eventBridgeMock.commandCalls(PutEventsCommand).flatMap((call) => call.args[0].input.Entries ?? []);
+
+const visibilityChanges = () =>
+  sqsMock
+    .commandCalls(ChangeMessageVisibilityBatchCommand)
+    .flatMap((call) => call.args[0].input.Entries ?? []);
+
+describe('router handler', () => {
+  let logs: CapturedLogs;
+
+  beforeEach(async () => {
+    vi.stubEnv('EVENT_BUS_NAME', BUS_NAME);
+    vi.stubEnv('QUEUE_URL', QUEUE_URL);
+    vi.stubEnv('IDEMPOTENCY_TABLE_NAME', 'switchyard-idempotency');
+    vi.stubEnv('REDELIVERY_BASE_SECONDS', '2');
+    vi.stubEnv('REDELIVERY_CAP_SECONDS', '60');
+    vi.stubEnv('AWS_REGION', 'eu-west-1');
+    vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', 'switchyard-router');
+    vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'switchyard-router');
+    vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'Switchyard');
+    dynamoMock.reset();
+    eventBridgeMock.reset();
+    sqsMock.reset();
+    table = fakeIdempotencyTable(dynamoMock);
+    eventBridgeMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
+    sqsMock.on(ChangeMessageVisibilityBatchCommand).resolves({ Successful: [], Failed: [] });
+    logs = captureLogs();
+    vi.resetModules();
+    ({ handler } = (await import('../../functions/router/handler.js')) as unknown as { handler: Handler });
+  });
+
+  afterEach(() => {
+    logs.restore();
+    vi.unstubAllEnvs();
+  });
+
+  it('publishes one canonical event for a good record and reports no failure', async () => {
+    // Prepare
+    const record = sqsRecord(envelope());
+
+    // Act
+    const response = await handler(sqsEvent([record]), lambdaContext('switchyard-router'));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    const entries = published();
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({
+      EventBusName: BUS_NAME,
+      Source: 'switchyard.stripe',
+      DetailType: 'order.paid',
+    });
+    expect(JSON.parse(entries[0]?.Detail ?? '')).toEqual({
+      eventKey: 'stripe:evt_1QxD8rLkdIwHu7ix6mQ0Zb3T',
+      orderId: 'order_1042',
+      currency: 'eur',
+      amountTotal: 4990,
+      customer: { email: 'ada.lovelace@example.com', firstName: 'Ada', lastName: 'Lovelace' },
+      paidAt: '2025-11-21T12:00:00.000Z',
+    });
+    expect(visibilityChanges()).toHaveLength(0);
+    expect(table.records()).toMatchObject([
+      { status: 'COMPLETED', data: { routed: true, detailType: 'order.paid' } },
+    ]);
+  });
+
+  it('reports only the malformed record, by its message id, and backs it off', async () => {
+    // Prepare
+    const good = sqsRecord(envelope(), { messageId: 'good-1' });
+    const notJson = sqsRecord('{"source":', { messageId: 'bad-json', receiveCount: 3 });
+    const notEnvelope = sqsRecord(JSON.stringify({ source: 'stripe' }), { messageId: 'bad-shape' });
+
+    // Act
+    const response = await handler(
+      sqsEvent([good, notJson, notEnvelope]),
+      lambdaContext('switchyard-router'),
+    );
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([
+      { itemIdentifier: 'bad-json' },
+      { itemIdentifier: 'bad-shape' },
+    ]);
+    expect(published()).toHaveLength(1);
+    const changes = visibilityChanges();
+    expect(changes.map((entry) => entry.ReceiptHandle)).toEqual(['rh-bad-json', 'rh-bad-shape']);
+    expect(sqsMock.commandCalls(ChangeMessageVisibilityBatchCommand)[0]?.args[0].input.QueueUrl).toBe(
+      QUEUE_URL,
+    );
+    // receive count 3, base 2 s: between 4 and 8 s; first delivery: between 1 and 2 s
+    expect(changes[0]?.VisibilityTimeout).toBeGreaterThanOrEqual(4);
+    expect(changes[0]?.VisibilityTimeout).toBeLessThanOrEqual(8);
+    expect(changes[1]?.VisibilityTimeout).toBeGreaterThanOrEqual(1);
+    expect(changes[1]?.VisibilityTimeout).toBeLessThanOrEqual(2);
+  });
+
+  it('returns the failures instead of throwing when every record of the batch fails', async () => {
+    // Act
+    const response = await handler(sqsEvent([sqsRecord('x', { messageId: 'only' })]), lambdaContext());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'only' }] });
+  });
+
+  it('fails a record whose payload cannot be mapped and forgets its key, so a redelivery runs again', async () => {
+    // Prepare
+    const payload = fixture<{ data: { object: { customer_details: Record<string, unknown> } } }>(
+      'stripe/checkout.session.completed.json',
+    );
+    payload.data.object.customer_details = { name: 'Ada Lovelace' };
+    const record = sqsRecord(envelope({ eventId: 'evt_no_email', body: JSON.stringify(payload) }), {
+      messageId: 'm-no-email',
+    });
+
+    // Act
+    const response = await handler(sqsEvent([record]), lambdaContext());
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-no-email' }]);
+    expect(published()).toHaveLength(0);
+    expect(table.items.size).toBe(0);
+  });
+
+  it('fails the record whose event PutEvents refuses, and only that one', async () => {
+    // Prepare
+    eventBridgeMock
+      .on(PutEventsCommand)
+      .callsFake((input: { Entries: PutEventsRequestEntry[] }) =>
+        input.Entries[0]?.Detail?.includes('order_refused')
+          ? { FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'try again' }] }
+          : { FailedEntryCount: 0, Entries: [{ EventId: 'e-ok' }] },
+      );
+    const refusedBody = STRIPE_BODY.replace('"order_1042"', '"order_refused"');
+    const ok = sqsRecord(envelope(), { messageId: 'm-ok' });
+    const refused = sqsRecord(envelope({ eventId: 'evt_refused', body: refusedBody }), {
+      messageId: 'm-refused',
+    });
+
+    // Act
+    const response = await handler(sqsEvent([ok, refused]), lambdaContext());
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-refused' }]);
+    expect(published()).toHaveLength(2);
+    expect(visibilityChanges().map((entry) => entry.ReceiptHandle)).toEqual(['rh-m-refused']);
+    expect(table.records()).toHaveLength(1);
+  });
+
+  it('publishes nothing and succeeds for an event whose record is already COMPLETED', async () => {
+    // Prepare
+    dynamoMock.on(PutItemCommand).rejects(
+      new ConditionalCheckFailedException({
+        message: 'The conditional request failed',
+        $metadata: {},
+        Item: completedItem('switchyard-router#x', { routed: true, detailType: 'order.paid' }),
+      }),
+    );
+
+    // Act
+    const response = await handler(sqsEvent([sqsRecord(envelope())]), lambdaContext());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(published()).toHaveLength(0);
+  });
+
+  it('publishes a vendor event once when it is delivered again in a later batch', async () => {
+    // Prepare
+    await handler(sqsEvent([sqsRecord(envelope())]), lambdaContext());
+
+    // Act
+    const again = await handler(
+      sqsEvent([sqsRecord(envelope()), sqsRecord(envelope({ eventId: 'evt_other' }))]),
+      lambdaContext(),
+    );
+
+    // Assess
+    expect(again).toEqual({ batchItemFailures: [] });
+    expect(published().map((entry) => JSON.parse(entry.Detail ?? '').eventKey)).toEqual([
+      'stripe:evt_1QxD8rLkdIwHu7ix6mQ0Zb3T',
+      'stripe:evt_other',
+    ]);
+  });
+
+  it('publishes a vendor event once even when the same batch carries it twice', async () => {
+    // Act
+    await handler(sqsEvent([sqsRecord(envelope()), sqsRecord(envelope())]), lambdaContext());
+
+    // Assess
+    expect(published()).toHaveLength(1);
+  });
+
+  it('acknowledges an event type that has no route without publishing it', async () => {
+    // Prepare
+    const record = sqsRecord(
+      envelope({ eventId: 'evt_pi', eventType: 'payment_intent.succeeded', body: '{"id":"evt_pi"}' }),
+    );
+
+    // Act
+    const response = await handler(sqsEvent([record]), lambdaContext());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(published()).toHaveLength(0);
+    expect(table.records()).toMatchObject([{ status: 'COMPLETED', data: { routed: false } }]);
+  });
+
+  it.each([
+    ['shopify', 'orders/paid', fixtureText('shopify/orders-paid.json'), 'order.paid'],
+    ['crm', 'contact.created', fixtureText('crm/contact.created.json'), 'contact.created'],
+    ['github', 'push', fixtureText('github/push.json'), 'github.push'],
+  ])('publishes a %s %s event as switchyard.<source> %s', async (source, eventType, body, detailType) => {
+    // Act
+    await handler(
+      sqsEvent([sqsRecord(envelope({ source, eventType, body, eventId: `${source}-1` }))]),
+      lambdaContext(),
+    );
+
+    // Assess
+    expect(published()).toMatchObject([{ Source: `switchyard.${source}`, DetailType: detailType }]);
+    expect(JSON.parse(published()[0]?.Detail ?? '{}').eventKey).toBe(`${source}:${source}-1`);
+  });
+});
