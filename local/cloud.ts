@@ -14,7 +14,7 @@ import { awsClients, LOCAL_REGION } from './aws-clients.js';
 import { deployAssembly, type EmulatorName } from './deployer.js';
 import { type Emulator, startEmulator } from './emulator.js';
 import { newSigningSecret } from './signing.js';
-import { type StandIn, type StandInName, startStandIn } from './stand-ins.js';
+import { type StandInName, startStandIns } from './stand-ins.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const STATE_DIR = join(ROOT, '.switchyard');
@@ -77,11 +77,8 @@ export async function startLocalCloud(log: (line: string) => void): Promise<Loca
     }
 
     log('starting the stand-ins for accounting, CRM and the email platform');
-    const standIns = {} as Record<StandInName, StandIn>;
-    for (const name of ['accounting', 'crm', 'email'] as const) {
-      standIns[name] = await startStandIn(name, { port: LOCAL_PORTS[name] });
-      started.push({ stop: () => standIns[name].close() });
-    }
+    const standIns = await startStandIns({ ports: LOCAL_PORTS });
+    for (const standIn of Object.values(standIns)) started.push({ stop: () => standIn.close() });
 
     log('deploying');
     const clients = awsClients(endpoint);

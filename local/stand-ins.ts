@@ -6,6 +6,11 @@
  * replays the first response (with `Idempotent-Replayed: true`) instead of acting again. Every request is
  * recorded so tests and developers can inspect it at `GET <baseUrl>/_requests` and clear the log with
  * `DELETE <baseUrl>/_requests`.
+ *
+ * Faults can be injected: `POST <baseUrl>/_faults` with `{"path": "/invoices", "status": 503, "times": 3}`
+ * answers that status to the next 3 requests whose path is `/invoices` or below it (`times` absent: until
+ * cleared), `{"path": …, "delayMs": 30000}` answers late, and `"retryAfter": 2` adds a `Retry-After` header.
+ * `GET <baseUrl>/_faults` lists them and `DELETE <baseUrl>/_faults` clears them.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -36,6 +41,15 @@ interface Reply {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+}
+
+/** An injected fault: see the module docs. */
+interface Fault {
+  path: string;
+  status?: number;
+  times?: number;
+  delayMs?: number;
+  retryAfter?: number;
 }
 
 interface Route {
@@ -201,6 +215,45 @@ function send(res: ServerResponse, { status, body, headers = {} }: Reply): void 
   }
 }
 
+/** `POST` adds a fault (400 when malformed), `GET` lists them, `DELETE` clears them. */
+function controlFaults(faults: Fault[], method: string, raw: string): Reply {
+  if (method === 'GET') return { status: 200, body: faults };
+  if (method === 'DELETE') {
+    faults.length = 0;
+    return { status: 204 };
+  }
+  if (method !== 'POST') return notFound();
+  const value = parseJson(raw)?.value;
+  const isCount = (field: unknown, min: number) =>
+    field === undefined || (Number.isInteger(field) && (field as number) >= min);
+  if (
+    !isObject(value) ||
+    typeof value.path !== 'string' ||
+    !value.path.startsWith('/') ||
+    !isCount(value.status, 100) ||
+    !isCount(value.times, 1) ||
+    !isCount(value.delayMs, 0) ||
+    !isCount(value.retryAfter, 0) ||
+    (value.status === undefined && value.delayMs === undefined)
+  ) {
+    return fail(400, 'invalid_fault');
+  }
+  const fault = value as unknown as Fault;
+  faults.push({ ...fault });
+  return { status: 201, body: fault };
+}
+
+/** The first fault on `path` (or a path below it), counting one use of it. */
+function takeFault(faults: Fault[], path: string): Fault | undefined {
+  const index = faults.findIndex(
+    (fault) => path === fault.path || path.startsWith(`${fault.path.replace(/\/$/, '')}/`),
+  );
+  const fault = faults[index];
+  if (!fault) return undefined;
+  if (fault.times !== undefined && --fault.times === 0) faults.splice(index, 1);
+  return fault;
+}
+
 /** Starts one stand-in on `host` (default 127.0.0.1) and `port` (default 0: one the OS assigns). */
 export function startStandIn(
   name: StandInName,
@@ -211,7 +264,9 @@ export function startStandIn(
   const store = new Map<string, Fields>();
   const replies = new Map<string, Reply>();
 
-  const serve = (req: IncomingMessage, raw: string): Reply => {
+  const faults: Fault[] = [];
+
+  const serve = async (req: IncomingMessage, raw: string): Promise<Reply> => {
     const method = req.method ?? 'GET';
     const path = (req.url ?? '/').replace(/\?.*$/s, '');
     if (path === '/_requests') {
@@ -222,7 +277,17 @@ export function startStandIn(
       }
       return notFound();
     }
+    if (path === '/_faults') return controlFaults(faults, method, raw);
     requests.push(record(req, raw));
+    const fault = takeFault(faults, path);
+    if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+    if (fault?.status) {
+      return {
+        status: fault.status,
+        body: { error: 'injected_fault' },
+        ...(fault.retryAfter === undefined ? {} : { headers: { 'retry-after': String(fault.retryAfter) } }),
+      };
+    }
     const match = findRoute(name, method, path);
     if (!match) return notFound();
     const key = req.headers['idempotency-key'];
@@ -260,10 +325,17 @@ export function startStandIn(
   });
 }
 
-/** Starts all three stand-ins, each on its own OS-assigned port; closes the started ones if any fails. */
-export async function startStandIns(options: { host?: string } = {}): Promise<Record<StandInName, StandIn>> {
+/**
+ * Starts all three stand-ins, each on its port in `ports` (default: one the OS assigns); closes the started
+ * ones if any fails.
+ */
+export async function startStandIns(
+  options: { host?: string; ports?: Partial<Record<StandInName, number>> } = {},
+): Promise<Record<StandInName, StandIn>> {
   const names = Object.keys(routes) as StandInName[];
-  const results = await Promise.allSettled(names.map((name) => startStandIn(name, options)));
+  const results = await Promise.allSettled(
+    names.map((name) => startStandIn(name, { ...options, port: options.ports?.[name] ?? 0 })),
+  );
   const started = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
   if (failure) {

@@ -6,7 +6,7 @@ describe('code-host audit, end to end', () => {
   it('puts a GitHub-signed push on the audit queue as a github.push canonical event', async () => {
     // Prepare
     const delivery = `e2e-${unique()}-0000-0000-000000000000`;
-    const auditQueueUrl = await physicalId('AuditQueue');
+    const auditQueueUrl = await physicalId('AWS::SQS::Queue', 'AuditQueue');
 
     // Act
     const response = await post('github', JSON.stringify(fixture('github/push.json')), {

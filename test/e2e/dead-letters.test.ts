@@ -21,7 +21,7 @@ describe('dead letters, end to end', () => {
     );
     event.id = `evt_poison${unique()}`;
     delete event.data.object.customer_details.email;
-    const deadLetterQueueUrl = await physicalId('InboxQueueDeadLetterQueue');
+    const deadLetterQueueUrl = await physicalId('AWS::SQS::Queue', 'InboxQueueDeadLetterQueue');
 
     // Act
     const response = await post('stripe', JSON.stringify(event));

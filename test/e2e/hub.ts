@@ -15,13 +15,15 @@ export const cloud = () => inject('localCloud');
 /** AWS clients pointed at the local cloud's emulator. */
 export const aws = () => awsClients(cloud().emulator);
 
-/** Physical id of the stack's resource whose logical id starts with `prefix` (a queue's URL, …). */
-export async function physicalId(prefix: string): Promise<string> {
+/** Physical id of the stack's resource of `type` whose logical id starts with `prefix` (a queue's URL, …). */
+export async function physicalId(type: string, prefix: string): Promise<string> {
   const { StackResourceSummaries = [] } = await aws().cloudformation.send(
     new ListStackResourcesCommand({ StackName: 'Switchyard' }),
   );
-  const resource = StackResourceSummaries.find((summary) => summary.LogicalResourceId?.startsWith(prefix));
-  if (!resource?.PhysicalResourceId) throw new Error(`no resource ${prefix}* in the stack`);
+  const resource = StackResourceSummaries.find(
+    (summary) => summary.ResourceType === type && summary.LogicalResourceId?.startsWith(prefix),
+  );
+  if (!resource?.PhysicalResourceId) throw new Error(`no ${type} ${prefix}* in the stack`);
   return resource.PhysicalResourceId;
 }
 

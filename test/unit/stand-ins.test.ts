@@ -410,3 +410,87 @@ describe('close()', () => {
     expect(await stalled).toBeInstanceOf(Error);
   });
 });
+
+describe('stand-in fault injection', () => {
+  let accounting: StandIn;
+  beforeEach(async () => {
+    accounting = await startStandIn('accounting');
+  });
+  afterEach(async () => {
+    await accounting.close();
+  });
+
+  it('answers the injected status to the next `times` requests on the path and below it, then recovers', async () => {
+    // Prepare
+    const injected = await call(accounting, 'POST', '/_faults', {
+      json: { path: '/invoices', status: 503, times: 2 },
+    });
+
+    // Act
+    const first = await call(accounting, 'POST', '/invoices', { json: invoice });
+    const second = await call(accounting, 'POST', '/invoices/inv_x/void');
+    const third = await call(accounting, 'POST', '/invoices', { json: invoice });
+
+    // Assess
+    expect(injected.status).toBe(201);
+    expect([first.status, second.status, third.status]).toEqual([503, 503, 201]);
+    expect(first.body).toEqual({ error: 'injected_fault' });
+    expect((await recorded(accounting)).map((request) => request.path)).toEqual([
+      '/invoices',
+      '/invoices/inv_x/void',
+      '/invoices',
+    ]);
+  });
+
+  it('keeps a fault without `times` until it is cleared, and sends Retry-After when asked', async () => {
+    // Prepare
+    await call(accounting, 'POST', '/_faults', { json: { path: '/invoices', status: 429, retryAfter: 2 } });
+
+    // Act
+    const throttled = [
+      await call(accounting, 'POST', '/invoices', { json: invoice }),
+      await call(accounting, 'POST', '/invoices', { json: invoice }),
+    ];
+    const cleared = await call(accounting, 'DELETE', '/_faults');
+    const after = await call(accounting, 'POST', '/invoices', { json: invoice });
+
+    // Assess
+    expect(throttled.map((response) => response.status)).toEqual([429, 429]);
+    expect(throttled[0]?.headers.get('retry-after')).toBe('2');
+    expect(cleared.status).toBe(204);
+    expect(after.status).toBe(201);
+  });
+
+  it('answers late when told to delay, and does not touch other paths', async () => {
+    // Prepare
+    await call(accounting, 'POST', '/_faults', { json: { path: '/invoices/inv_1', delayMs: 300 } });
+    const started = Date.now();
+
+    // Act
+    const other = await call(accounting, 'POST', '/invoices', { json: invoice });
+    const otherMs = Date.now() - started;
+    const late = await call(accounting, 'POST', '/invoices/inv_1/void');
+
+    // Assess
+    expect(other.status).toBe(201);
+    expect(otherMs).toBeLessThan(300);
+    expect(late.status).toBe(404);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+  });
+
+  it('refuses a malformed fault with 400 and lists the active ones', async () => {
+    // Act
+    const malformed = await Promise.all([
+      call(accounting, 'POST', '/_faults', { json: { status: 503 } }),
+      call(accounting, 'POST', '/_faults', { json: { path: '/invoices' } }),
+      call(accounting, 'POST', '/_faults', { json: { path: '/invoices', status: 503, times: 0 } }),
+      call(accounting, 'POST', '/_faults', { body: 'not json' }),
+    ]);
+    await call(accounting, 'POST', '/_faults', { json: { path: '/invoices', status: 500 } });
+    const listed = await call<unknown[]>(accounting, 'GET', '/_faults');
+
+    // Assess
+    expect(malformed.map((response) => response.status)).toEqual([400, 400, 400, 400]);
+    expect(listed.body).toEqual([{ path: '/invoices', status: 500 }]);
+  });
+});
