@@ -1,7 +1,10 @@
 /**
- * `npm run send -- <source> <payload.json> [--event <type>] [--id <delivery id>]`: signs a payload with the
- * local signing secret of the source and posts it to the local hub, as the vendor would.
+ * `npm run send -- <source> <payload.json> [--event <type>] [--id <delivery id>] [--fresh]`: signs a payload
+ * with the local signing secret of the source and posts it to the local hub, as the vendor would. `--fresh`
+ * gives a Stripe event a new `id`, so the hub does not drop it as a redelivery (other sources get a new
+ * delivery id in a header unless `--id` is given).
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { STAGES } from '../bin/stages.js';
@@ -10,10 +13,11 @@ import { signWebhook } from './signing.js';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { event: { type: 'string' }, id: { type: 'string' } },
+  options: { event: { type: 'string' }, id: { type: 'string' }, fresh: { type: 'boolean' } },
 });
 const [sourceName, payloadFile] = positionals;
-const usage = 'usage: npm run send -- <source> <payload.json> [--event <type>] [--id <delivery id>]';
+const usage =
+  'usage: npm run send -- <source> <payload.json> [--event <type>] [--id <delivery id>] [--fresh]';
 if (!sourceName || !payloadFile) {
   console.error(usage);
   process.exit(2);
@@ -31,7 +35,8 @@ if (!config) {
   process.exit(1);
 }
 
-const body = readFileSync(payloadFile, 'utf8');
+const original = readFileSync(payloadFile, 'utf8');
+const body = values.fresh && source.scheme === 'stripe' ? withNewStripeId(original) : original;
 const headers = await signWebhook(source.scheme, config.secrets[source.name], body, {
   ...(values.event ? { eventType: values.event } : {}),
   ...(values.id ? { eventId: values.id } : {}),
@@ -39,3 +44,9 @@ const headers = await signWebhook(source.scheme, config.secrets[source.name], bo
 const response = await fetch(config.webhooks[source.name], { method: 'POST', headers, body });
 console.log(`${response.status} ${await response.text()}`);
 process.exit(response.ok ? 0 : 1);
+
+function withNewStripeId(text: string): string {
+  const event = JSON.parse(text) as { id?: unknown };
+  event.id = `evt_${randomBytes(12).toString('hex')}`;
+  return JSON.stringify(event);
+}
