@@ -3,12 +3,40 @@ import type { HubSettings } from '../lib/config.js';
 /** Ports of the local cloud: the emulator, and the stand-ins for the company's systems. */
 export const LOCAL_PORTS = { emulator: 4566, accounting: 4710, crm: 4711, email: 4712 } as const;
 
+/** The senders whose events feed the flows, each with the mapper of its payloads. */
 const SOURCES: HubSettings['sources'] = [
-  { name: 'stripe', scheme: 'stripe' },
-  { name: 'shopify', scheme: 'shopify' },
-  { name: 'github', scheme: 'github' },
-  { name: 'crm', scheme: 'standard-webhooks' },
+  { name: 'stripe', scheme: 'stripe', mapper: 'stripe' },
+  { name: 'shopify', scheme: 'shopify', mapper: 'shopify' },
+  { name: 'github', scheme: 'github', mapper: 'github' },
+  { name: 'crm', scheme: 'standard-webhooks', mapper: 'crm' },
 ];
+
+/**
+ * Sources of the other schemes, with no mapper (their events are kept as `webhook.unrouted`), deployed
+ * locally so every scheme is exercised end to end. Twilio signs the URL it called: in production that is
+ * your public (custom-domain) URL; locally a fixed one that `npm run send` and the tests sign with.
+ */
+const LOCAL_ONLY_SOURCES: HubSettings['sources'] = [
+  { name: 'slack', scheme: 'slack' },
+  { name: 'twilio', scheme: 'twilio', publicUrl: 'https://hooks.switchyard.localhost/webhooks/twilio' },
+  {
+    name: 'acme',
+    scheme: 'hmac',
+    signatureHeader: 'X-Acme-Signature',
+    algorithm: 'sha512',
+    encoding: 'base64',
+    prefix: 'sha512=',
+    timestampHeader: 'X-Acme-Timestamp',
+    eventId: { field: 'id' },
+    eventType: { header: 'X-Acme-Event' },
+  },
+  { name: 'bulk', scheme: 'github', maxBodyBytes: 4_500_000 },
+  { name: 'rotating', scheme: 'stripe' },
+  { name: 'unconfigured', scheme: 'github' },
+];
+
+/** Local sources whose secret `npm start` leaves as the stack's placeholder, to show the fail-closed 503. */
+export const UNSEEDED_LOCAL_SOURCES: readonly string[] = ['unconfigured'];
 
 /**
  * Settings per stage. `production` is what `npx cdk deploy` builds: replace the systems' base URLs with
@@ -24,7 +52,7 @@ export const STAGES: Record<string, HubSettings> = {
     },
   },
   local: {
-    sources: SOURCES,
+    sources: [...SOURCES, ...LOCAL_ONLY_SOURCES],
     systems: {
       accounting: `http://127.0.0.1:${LOCAL_PORTS.accounting}`,
       crm: `http://127.0.0.1:${LOCAL_PORTS.crm}`,

@@ -5,14 +5,6 @@
  */
 import { z } from 'zod';
 
-/** Source names accepted at `POST /webhooks/{source}`. */
-export const SOURCES = ['stripe', 'shopify', 'github', 'crm'] as const;
-export type SourceName = (typeof SOURCES)[number];
-
-/** Signature schemes the ingest function can verify. */
-export const SIGNATURE_SCHEMES = ['stripe', 'shopify', 'github', 'standard-webhooks'] as const;
-export type SignatureScheme = (typeof SIGNATURE_SCHEMES)[number];
-
 /** Prefix of the EventBridge `source` field of every canonical event: `switchyard.<source name>`. */
 export const EVENT_SOURCE_PREFIX = 'switchyard.';
 
@@ -23,23 +15,41 @@ export const DetailType = {
   ContactUpdated: 'contact.updated',
   ContactDeleted: 'contact.deleted',
   FlowFailed: 'flow.failed',
+  /** A vendor event with no route (no mapper, or a type the mapper does not route): kept in the archive. */
+  Unrouted: 'webhook.unrouted',
 } as const;
 export type DetailTypeName = (typeof DetailType)[keyof typeof DetailType];
 
 /** Detail types of code-host activity are `github.<X-GitHub-Event>`, e.g. `github.push`. */
 export const GITHUB_DETAIL_TYPE_PREFIX = 'github.';
 
-/**
- * What the ingest function sends to the inbox queue, one SQS message per accepted webhook.
- * `body` is the raw request body exactly as verified (UTF-8 JSON text); `receivedAt` is ISO 8601.
- */
-export const InboxEnvelope = z.object({
-  source: z.string().min(1),
-  eventId: z.string().min(1),
-  eventType: z.string().min(1),
-  receivedAt: z.iso.datetime(),
-  body: z.string(),
+/** Where a claim-checked body is: an S3 object written by the ingest function before it acknowledged. */
+export const BodyRef = z.object({
+  bucket: z.string().min(1),
+  key: z.string().min(1),
+  bytes: z.number().int(),
 });
+export type BodyRef = z.infer<typeof BodyRef>;
+
+/**
+ * What the ingest function sends to the inbox queue, one SQS message per accepted webhook. `body` is the raw
+ * request body exactly as verified (UTF-8 text: JSON, or form fields); a body too large for a queue message is
+ * stored in S3 instead and `bodyRef` points to it (claim check). `bodySha256` (hex) identifies the body, so a
+ * redelivery with the same event id but another body is caught. `receivedAt` is ISO 8601.
+ */
+export const InboxEnvelope = z
+  .object({
+    source: z.string().min(1),
+    eventId: z.string().min(1),
+    eventType: z.string().min(1),
+    receivedAt: z.iso.datetime(),
+    bodySha256: z.string().regex(/^[0-9a-f]{64}$/),
+    body: z.string().optional(),
+    bodyRef: BodyRef.optional(),
+  })
+  .refine((envelope) => (envelope.body === undefined) !== (envelope.bodyRef === undefined), {
+    message: 'an envelope has either a body or a bodyRef',
+  });
 export type InboxEnvelope = z.infer<typeof InboxEnvelope>;
 
 /** `source:eventId`: the idempotency key of one vendor event, stable across vendor retries. */
@@ -94,18 +104,34 @@ export const FlowFailed = z.object({
 });
 export type FlowFailed = z.infer<typeof FlowFailed>;
 
-/** A canonical event ready for `PutEvents`. `detail` is validated against the schema of its detail type. */
-export type CanonicalEvent =
-  | { source: SourceName; detailType: typeof DetailType.OrderPaid; detail: OrderPaid }
+/** What a mapper makes of a vendor payload: a canonical detail type and its detail. */
+export type CanonicalPayload =
+  | { detailType: typeof DetailType.OrderPaid; detail: OrderPaid }
   | {
-      source: SourceName;
       detailType:
         | typeof DetailType.ContactCreated
         | typeof DetailType.ContactUpdated
         | typeof DetailType.ContactDeleted;
       detail: ContactChanged;
     }
-  | { source: SourceName; detailType: `github.${string}`; detail: CodeHostActivity };
+  | { detailType: `github.${string}`; detail: CodeHostActivity }
+  | { detailType: typeof DetailType.Unrouted; detail: Unrouted };
+
+/**
+ * `webhook.unrouted`: a verified vendor event that no route takes, published so the archive keeps it for
+ * replay once a route exists. The raw body is included when small enough for an event, else its claim check.
+ */
+export const Unrouted = z.object({
+  eventKey,
+  eventType: z.string().min(1),
+  receivedAt: z.iso.datetime(),
+  body: z.string().optional(),
+  bodyRef: BodyRef.optional(),
+});
+export type Unrouted = z.infer<typeof Unrouted>;
+
+/** A canonical event ready for `PutEvents`, from source `source` (the source's configured name). */
+export type CanonicalEvent = CanonicalPayload & { source: string };
 
 const detailSchemas: Record<string, z.ZodType> = {
   [DetailType.OrderPaid]: OrderPaid,
@@ -113,6 +139,7 @@ const detailSchemas: Record<string, z.ZodType> = {
   [DetailType.ContactUpdated]: ContactChanged,
   [DetailType.ContactDeleted]: ContactChanged,
   [DetailType.FlowFailed]: FlowFailed,
+  [DetailType.Unrouted]: Unrouted,
 };
 
 /**

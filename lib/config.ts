@@ -1,10 +1,18 @@
-import type { SignatureScheme, SourceName } from '../functions/contracts.js';
+import type { MapperName, SchemeOptions } from '../functions/sources.js';
 
-/** One webhook sender. */
-export interface SourceSettings {
-  /** URL path segment: vendors post to `/webhooks/<name>`. */
-  readonly name: SourceName;
-  readonly scheme: SignatureScheme;
+/**
+ * One webhook sender: its name, its signature scheme with that scheme's options (see `SchemeOptions` in
+ * functions/sources.ts: e.g. `{ scheme: 'twilio', publicUrl }` or a generic `{ scheme: 'hmac', … }`), and
+ * how its events are handled.
+ */
+export type SourceSettings = SchemeOptions & {
+  /** URL path segment: vendors post to `/webhooks/<name>`; lower-case letters, digits and dashes. */
+  readonly name: string;
+  /**
+   * The mapper that turns this source's payloads into canonical events.
+   * @default none: every event is acknowledged and kept in the archive as `webhook.unrouted`
+   */
+  readonly mapper?: MapperName;
   /**
    * ARN of an existing Secrets Manager secret with the signing secret (a bare string, or JSON
    * `{"current", "previous", "previousExpiresAt"}` during a rotation).
@@ -13,15 +21,16 @@ export interface SourceSettings {
   readonly signingSecretArn?: string;
   /**
    * Accepted clock difference for signed timestamps, seconds, both directions.
-   * @default 300 (Stripe and Standard Webhooks use 5 minutes)
+   * @default 300 (Stripe, Slack and Standard Webhooks use 5 minutes)
    */
   readonly toleranceSeconds?: number;
   /**
-   * Largest accepted body, bytes.
-   * @default 1_048_576 (1 MiB); bodies whose envelope exceeds SQS's 1 MiB message limit are refused with 413
+   * Largest accepted body, bytes; larger requests get 413. Bodies too large for a queue message are stored in
+   * S3 (claim check). At most `MAX_BODY_BYTES_LIMIT`.
+   * @default 1_048_576 (1 MiB)
    */
   readonly maxBodyBytes?: number;
-}
+};
 
 /** Base URLs of the company's systems the connectors call. */
 export interface SystemsSettings {
@@ -30,15 +39,30 @@ export interface SystemsSettings {
   readonly email: string;
 }
 
+/** AWS WAF in front of the webhook API. */
+export interface WafSettings {
+  /**
+   * Requests one IP address may make in 5 minutes before WAF blocks it (the rate-based rule's window).
+   * @default 3000
+   */
+  readonly requestsPerIpPer5Minutes?: number;
+}
+
 /** Everything that differs between deployments of the hub. Read in `bin/`, passed down as props. */
 export interface HubSettings {
   readonly sources: readonly SourceSettings[];
   readonly systems: SystemsSettings;
   /**
-   * Stage throttling of the webhook API, requests per second and burst.
+   * Throttling of the webhook API, requests per second and burst, for the stage and the webhook route.
    * @default { rateLimit: 500, burstLimit: 1000 }
    */
   readonly throttling?: { readonly rateLimit: number; readonly burstLimit: number };
+  /**
+   * AWS WAF web ACL on the API: a rate limit per IP and the AWS managed rule groups, with the body-size rule
+   * of the core rule set counting instead of blocking (real webhook payloads exceed its 8 KB).
+   * @default no web ACL
+   */
+  readonly waf?: WafSettings;
   /**
    * Redelivery backoff of failed queue records, seconds: first delay and cap (see `redeliveryDelaySeconds`).
    * @default { baseSeconds: 10, capSeconds: 900 }

@@ -1,5 +1,8 @@
+import { Stack } from 'aws-cdk-lib';
 import type * as events from 'aws-cdk-lib/aws-events';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
+import type { MapperName } from '../functions/sources.js';
 import type { IdempotencyStore } from './idempotency-store.js';
 import { QueueWorker } from './queue-worker.js';
 
@@ -9,6 +12,10 @@ export interface InboxProps {
   readonly idempotency: IdempotencyStore;
   /** Redelivery backoff of failed records, seconds. */
   readonly redelivery: { readonly baseSeconds: number; readonly capSeconds: number };
+  /** The mapper of each source whose events are routed, by source name. */
+  readonly mappers: Readonly<Record<string, MapperName>>;
+  /** Where claim-checked bodies are. */
+  readonly payloads: s3.IBucket;
 }
 
 /**
@@ -22,8 +29,12 @@ export class Inbox extends QueueWorker {
       serviceName: 'router',
       idempotency: props.idempotency,
       redelivery: props.redelivery,
-      environment: { EVENT_BUS_NAME: props.bus.eventBusName },
+      environment: {
+        EVENT_BUS_NAME: props.bus.eventBusName,
+        MAPPERS: Stack.of(scope).toJsonString(props.mappers),
+      },
     });
     props.bus.grantPutEventsTo(this.worker);
+    props.payloads.grantRead(this.worker);
   }
 }

@@ -9,6 +9,7 @@ import { EventRouting } from './event-routing.js';
 import { IdempotencyStore } from './idempotency-store.js';
 import { Inbox } from './inbox.js';
 import { OrderPaidFlow } from './order-paid-flow.js';
+import { PayloadStore } from './payload-store.js';
 import { WebhookIngress } from './webhook-ingress.js';
 
 export interface SwitchyardStackProps extends StackProps {
@@ -27,11 +28,20 @@ export class SwitchyardStack extends Stack {
 
     const idempotency = new IdempotencyStore(this, 'Idempotency');
     const routing = new EventRouting(this, 'Routing');
-    const inbox = new Inbox(this, 'Inbox', { bus: routing.bus, idempotency, redelivery });
+    const payloads = new PayloadStore(this, 'Payloads');
+    const inbox = new Inbox(this, 'Inbox', {
+      bus: routing.bus,
+      idempotency,
+      redelivery,
+      payloads: payloads.bucket,
+      mappers: Object.fromEntries(settings.sources.flatMap((source) => (source.mapper ? [[source.name, source.mapper]] : []))),
+    });
     const ingress = new WebhookIngress(this, 'Ingress', {
       sources: settings.sources,
       inbox: inbox.queue.queue,
+      payloads: payloads.bucket,
       ...(settings.throttling ? { throttling: settings.throttling } : {}),
+      ...(settings.waf ? { waf: settings.waf } : {}),
     });
 
     const orderPaid = new OrderPaidFlow(this, 'OrderPaidFlow', {
@@ -87,10 +97,15 @@ export class SwitchyardStack extends Stack {
       description: 'Subscribe on-call here',
     });
     for (const [source, secret] of Object.entries(ingress.signingSecrets)) {
-      new CfnOutput(this, `SigningSecret${source[0]?.toUpperCase()}${source.slice(1)}`, {
+      new CfnOutput(this, signingSecretOutputId(source), {
         value: secret.secretArn,
         description: `Put the signing secret of source "${source}" here`,
       });
     }
   }
+}
+
+/** Id of the stack output with the signing secret ARN of a source: `stripe-eu` → `SigningSecretStripeEu`. */
+export function signingSecretOutputId(source: string): string {
+  return `SigningSecret${source.replace(/(^|-)([a-z0-9])/g, (_, _dash: string, char: string) => char.toUpperCase())}`;
 }

@@ -1,25 +1,42 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { SourceSettings } from './config.js';
+import { SourceNamePattern } from '../functions/sources.js';
+import type { SourceSettings, WafSettings } from './config.js';
 import { ServiceFunction } from './service-function.js';
 
 export interface WebhookIngressProps {
   readonly sources: readonly SourceSettings[];
   /** The queue accepted webhooks are sent to. */
   readonly inbox: sqs.IQueue;
+  /** Where bodies too large for a queue message are stored (claim check). */
+  readonly payloads: s3.IBucket;
   /**
    * Stage throttling, requests per second and burst (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html).
    * @default { rateLimit: 500, burstLimit: 1000 }
    */
   readonly throttling?: { readonly rateLimit: number; readonly burstLimit: number };
+  /**
+   * A WAF web ACL on the API stage.
+   * @default none
+   */
+  readonly waf?: WafSettings;
 }
 
 const DEFAULT_TOLERANCE_SECONDS = 300;
 const DEFAULT_MAX_BODY_BYTES = 1_048_576;
+/**
+ * Largest body a source may accept, bytes. API Gateway passes the body to Lambda base64-encoded (binary
+ * passthrough, for byte-exact signatures), and a synchronous invocation carries at most 6 MB (6,291,456
+ * bytes, https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html): 3/4 of that, less 64 KiB
+ * for headers and the request context.
+ */
+export const MAX_BODY_BYTES_LIMIT = (6_291_456 / 4) * 3 - 65_536;
 
 /**
  * The public door: a regional REST API with `POST /webhooks/{source}`, proxied to the ingest function with
@@ -38,6 +55,7 @@ export class WebhookIngress extends Construct {
     super(scope, id);
     const sourcesConfig: Record<string, object> = {};
     for (const source of props.sources) {
+      validate(source);
       const secret = source.signingSecretArn
         ? secretsmanager.Secret.fromSecretCompleteArn(
             this,
@@ -52,8 +70,9 @@ export class WebhookIngress extends Construct {
             },
           });
       this.signingSecrets[source.name] = secret;
+      const { name, mapper, signingSecretArn, toleranceSeconds, maxBodyBytes, ...scheme } = source;
       sourcesConfig[source.name] = {
-        scheme: source.scheme,
+        ...scheme,
         secretArn: secret.secretArn,
         toleranceSeconds: source.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS,
         maxBodyBytes: source.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
@@ -68,9 +87,11 @@ export class WebhookIngress extends Construct {
       environment: {
         SOURCES: Stack.of(this).toJsonString(sourcesConfig),
         INBOX_QUEUE_URL: props.inbox.queueUrl,
+        PAYLOAD_BUCKET_NAME: props.payloads.bucketName,
       },
     });
     props.inbox.grantSendMessages(this.ingest);
+    props.payloads.grantPut(this.ingest);
     for (const secret of Object.values(this.signingSecrets)) secret.grantRead(this.ingest);
 
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.ONE_MONTH });
@@ -89,19 +110,33 @@ export class WebhookIngress extends Construct {
         dataTraceEnabled: false,
         accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
         accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields(),
+        methodOptions: {
+          '/webhooks/{source}/POST': {
+            throttlingRateLimit: throttling.rateLimit,
+            throttlingBurstLimit: throttling.burstLimit,
+          },
+        },
       },
     });
+    // Only the path is validated at the gateway: the body must reach the function byte for byte.
+    const validator = this.api.addRequestValidator('PathValidator', { validateRequestParameters: true });
     this.api.root
       .addResource('webhooks')
       .addResource('{source}')
-      .addMethod('POST', new apigateway.LambdaIntegration(this.ingest));
+      .addMethod('POST', new apigateway.LambdaIntegration(this.ingest), {
+        requestValidator: validator,
+        requestParameters: { 'method.request.path.source': true },
+      });
+    if (props.waf) this.protect(props.waf);
     this.webhookBaseUrl = this.api.urlForPath('/webhooks');
 
     const findings = Validations.of(this);
-    findings.acknowledge({
-      id: 'AwsSolutions-APIG3',
-      reason: 'No WAF web ACL yet: stage throttling bounds abuse until the optional web ACL is added.',
-    });
+    if (!props.waf) {
+      findings.acknowledge({
+        id: 'AwsSolutions-APIG3',
+        reason: 'The web ACL is optional (HubSettings.waf); without it, stage and route throttling bound abuse.',
+      });
+    }
     findings.acknowledge({
       id: 'AwsSolutions-SMG4',
       reason: 'Signing secrets are issued by the vendors; they rotate on the vendor side (README: rotation).',
@@ -116,13 +151,70 @@ export class WebhookIngress extends Construct {
       reason: 'Vendors cannot hold Cognito tokens; requests are authenticated by their signatures.',
     });
     findings.acknowledge({
-      id: 'AwsSolutions-APIG2',
-      reason:
-        'The body is checked in the ingest function after the signature, on the raw bytes it was signed over.',
-    });
-    findings.acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
       reason: 'The account-level role API Gateway needs to write access and execution logs.',
     });
+  }
+
+  /**
+   * Attaches a regional web ACL: a rate-based rule per IP, the AWS managed core rule set with its body-size
+   * rule (8 KB) set to count, since real webhook payloads are larger
+   * (https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-baseline.html), and the
+   * known-bad-inputs rule group.
+   */
+  private protect(settings: WafSettings): void {
+    const visibility = (metricName: string) => ({
+      cloudWatchMetricsEnabled: true,
+      sampledRequestsEnabled: true,
+      metricName,
+    });
+    const managed = (name: string, priority: number, overrides: string[] = []) => ({
+      name,
+      priority,
+      overrideAction: { none: {} },
+      statement: {
+        managedRuleGroupStatement: {
+          vendorName: 'AWS',
+          name,
+          ruleActionOverrides: overrides.map((rule) => ({ name: rule, actionToUse: { count: {} } })),
+        },
+      },
+      visibilityConfig: visibility(name),
+    });
+    const acl = new wafv2.CfnWebACL(this, 'WebAcl', {
+      scope: 'REGIONAL',
+      defaultAction: { allow: {} },
+      visibilityConfig: visibility('switchyard-webhooks'),
+      rules: [
+        {
+          name: 'RatePerIp',
+          priority: 0,
+          action: { block: {} },
+          statement: {
+            rateBasedStatement: { limit: settings.requestsPerIpPer5Minutes ?? 3000, aggregateKeyType: 'IP' },
+          },
+          visibilityConfig: visibility('RatePerIp'),
+        },
+        managed('AWSManagedRulesCommonRuleSet', 1, ['SizeRestrictions_BODY']),
+        managed('AWSManagedRulesKnownBadInputsRuleSet', 2),
+      ],
+    });
+    new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', {
+      resourceArn: this.api.deploymentStage.stageArn,
+      webAclArn: acl.attrArn,
+    });
+  }
+}
+
+/** @throws Error at synthesis for a source the ingest function could not serve */
+function validate(source: SourceSettings): void {
+  if (!SourceNamePattern.test(source.name)) {
+    throw new Error(`source name "${source.name}" must match ${SourceNamePattern}`);
+  }
+  if (source.maxBodyBytes !== undefined && source.maxBodyBytes > MAX_BODY_BYTES_LIMIT) {
+    throw new Error(
+      `source "${source.name}": maxBodyBytes ${source.maxBodyBytes} exceeds ${MAX_BODY_BYTES_LIMIT}, the largest body ` +
+        'API Gateway can pass to Lambda byte for byte',
+    );
   }
 }

@@ -8,8 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { LOCAL_PORTS, STAGES } from '../bin/stages.js';
-import type { SourceName } from '../functions/contracts.js';
+import { LOCAL_PORTS, STAGES, UNSEEDED_LOCAL_SOURCES } from '../bin/stages.js';
+import { signingSecretOutputId } from '../lib/switchyard-stack.js';
 import { awsClients, LOCAL_REGION } from './aws-clients.js';
 import { deployAssembly, type EmulatorName } from './deployer.js';
 import { type Emulator, startEmulator } from './emulator.js';
@@ -27,8 +27,10 @@ const LOCAL_ACCOUNT = '000000000000';
 /** What `.switchyard/local.json` holds: everything needed to call the local hub and look at its effects. */
 export interface LocalCloudConfig {
   emulator: string;
-  webhooks: Record<SourceName, string>;
-  secrets: Record<SourceName, string>;
+  /** Webhook URL of each source, by source name. */
+  webhooks: Record<string, string>;
+  /** Signing secret of each source (those of `UNSEEDED_LOCAL_SOURCES` keep the stack's placeholder). */
+  secrets: Record<string, string>;
   standIns: Record<StandInName, string>;
 }
 
@@ -91,17 +93,19 @@ export async function startLocalCloud(log: (line: string) => void): Promise<Loca
     });
 
     log('seeding new signing secrets');
-    const secrets = {} as Record<SourceName, string>;
-    const webhooks = {} as Record<SourceName, string>;
+    const secrets: Record<string, string> = {};
+    const webhooks: Record<string, string> = {};
     const baseUrl = executeApiUrl(endpoint, outputs.WebhookBaseUrl ?? '');
     for (const source of STAGES.local?.sources ?? []) {
-      const secretId = outputs[`SigningSecret${source.name[0]?.toUpperCase()}${source.name.slice(1)}`];
+      const secretId = outputs[signingSecretOutputId(source.name)];
       if (!secretId) throw new Error(`the stack has no signing secret output for source ${source.name}`);
-      secrets[source.name] = newSigningSecret(source.scheme);
-      await clients.secretsmanager.send(
-        new PutSecretValueCommand({ SecretId: secretId, SecretString: secrets[source.name] }),
-      );
       webhooks[source.name] = `${baseUrl}/${source.name}`;
+      if (UNSEEDED_LOCAL_SOURCES.includes(source.name)) continue;
+      const secret = newSigningSecret(source);
+      secrets[source.name] = secret;
+      await clients.secretsmanager.send(
+        new PutSecretValueCommand({ SecretId: secretId, SecretString: secret }),
+      );
     }
 
     const config: LocalCloudConfig = {

@@ -1,5 +1,6 @@
 /**
- * `npm run send -- <source> <payload.json> [--event <type>] [--id <delivery id>] [--fresh]`: signs a payload
+ * `npm run send -- <source> <payload.json> [--event <type>] [--id <delivery id>] [--format json|form] [--fresh]`:
+ * signs a payload
  * with the local signing secret of the source and posts it to the local hub, as the vendor would. `--fresh`
  * gives a Stripe event a new `id`, so the hub does not drop it as a redelivery (other sources get a new
  * delivery id in a header unless `--id` is given).
@@ -9,11 +10,16 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { STAGES } from '../bin/stages.js';
 import { runningLocalCloud } from './cloud.js';
-import { signWebhook } from './signing.js';
+import { requestUrl, signWebhook } from './signing.js';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { event: { type: 'string' }, id: { type: 'string' }, fresh: { type: 'boolean' } },
+  options: {
+    event: { type: 'string' },
+    id: { type: 'string' },
+    format: { type: 'string' },
+    fresh: { type: 'boolean' },
+  },
 });
 const [sourceName, payloadFile] = positionals;
 const usage =
@@ -37,11 +43,21 @@ if (!config) {
 
 const original = readFileSync(payloadFile, 'utf8');
 const body = values.fresh && source.scheme === 'stripe' ? withNewStripeId(original) : original;
-const headers = await signWebhook(source.scheme, config.secrets[source.name], body, {
+const secret = config.secrets[source.name];
+const url = config.webhooks[source.name];
+if (!secret || !url) {
+  console.error(
+    `source "${source.name}" has no local secret: it is left unset on purpose (fail-closed demo)`,
+  );
+  process.exit(1);
+}
+const options = {
   ...(values.event ? { eventType: values.event } : {}),
   ...(values.id ? { eventId: values.id } : {}),
-});
-const response = await fetch(config.webhooks[source.name], { method: 'POST', headers, body });
+  ...(values.format ? { format: values.format as 'json' | 'form' } : {}),
+};
+const headers = await signWebhook(source, secret, body, options);
+const response = await fetch(requestUrl(source, url, body, options), { method: 'POST', headers, body });
 console.log(`${response.status} ${await response.text()}`);
 process.exit(response.ok ? 0 : 1);
 

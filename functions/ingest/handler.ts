@@ -1,13 +1,21 @@
 /**
  * Ingest function behind `POST /webhooks/{source}`: verifies the vendor's signature on the exact bytes,
- * checks the body, and acknowledges only once the event is in the inbox queue.
+ * checks the body, and acknowledges only once the event is durably stored.
  *
- * Answers: 202 `{"id"}` enqueued · 401 bad or missing signature · 404 unknown source · 413 too large ·
- * 415 not JSON · 400 malformed after authentication · 503 + `Retry-After` when the signing secret cannot be
- * read or the queue did not confirm (the vendor keeps the event and retries). Never 500 for client input.
+ * Order of checks, cheapest first: source → size → media type → signing secret → signature → UTF-8 → strict
+ * JSON or form → event id and type → store (one SQS message; a body too large for a message goes to S3 first
+ * and the message carries a pointer) → 202 `{"id"}`.
+ *
+ * Answers: 202 stored · 200 `{"challenge"}` Slack URL verification · 401 bad, missing or stale signature ·
+ * 404 unknown source · 413 too large · 415 wrong media type · 400 malformed after authentication · 503 +
+ * `Retry-After` when the signing secret cannot be read or storage did not confirm (the vendor keeps the event
+ * and retries). Never 500: an unexpected failure is a 503, since nothing was stored. Error bodies are one
+ * generic code (`{"error": "invalid_signature"}`), never details.
  */
+import { createHash, randomUUID } from 'node:crypto';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
@@ -16,31 +24,41 @@ import { clientConfig } from '../shared/aws.js';
 import { jsonEnv, requiredEnv } from '../shared/env.js';
 import { InvalidPayloadError } from '../shared/errors.js';
 import { instrument, logger, metrics, tracer } from '../shared/powertools.js';
+import { type IngestSource, IngestSources } from '../sources.js';
 import {
+  type BodyFormat,
   DuplicateHeaderError,
+  formPayload,
   RequestHeaders,
   SignatureVerificationError,
+  schemeOf,
   verifySignature,
 } from '../verify/index.js';
-import { IngestSources } from './config.js';
+import { parseJsonStrict, toSqsSafeJson } from './body.js';
 import { identifyEvent } from './identify.js';
 import { parseSigningSecrets } from './signing-secrets.js';
 
 const sources = jsonEnv('SOURCES', IngestSources);
 const queueUrl = requiredEnv('INBOX_QUEUE_URL');
+const payloadBucket = requiredEnv('PAYLOAD_BUCKET_NAME');
 
 /** Signing secrets are cached this long, seconds: one Secrets Manager call per source per 5 minutes. */
 const SECRET_MAX_AGE_SECONDS = 300;
-/** SQS's largest message, bytes (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html). */
-const SQS_MAX_MESSAGE_BYTES = 1_048_576;
+/**
+ * Largest inbox message, bytes, before the body goes to S3 instead (claim check). SQS takes up to 1 MiB
+ * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html); 256 KiB
+ * keeps a batch of 10 well inside Lambda's 6 MB invocation payload.
+ */
+export const CLAIM_CHECK_THRESHOLD_BYTES = 262_144;
 /** What a vendor is asked to wait before retrying after a 503, seconds. */
 const RETRY_AFTER_SECONDS = 30;
 
 const sqs = tracer.captureAWSv3Client(new SQSClient(clientConfig(1000)));
+const s3 = tracer.captureAWSv3Client(new S3Client(clientConfig(3000)));
 const secrets = new SecretsProvider({
   awsSdkV3Client: tracer.captureAWSv3Client(new SecretsManagerClient(clientConfig(1000))),
 });
-// ignoreBOM keeps a leading byte-order mark, so the queued body is exactly the verified bytes.
+// ignoreBOM keeps a leading byte-order mark, so the stored body is exactly the verified bytes.
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export const handler = instrument(async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
@@ -63,7 +81,8 @@ async function receive(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResu
   const body = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
   if (body.length > source.maxBodyBytes) return reject(413, 'payload_too_large');
   const headers = RequestHeaders.fromEvent(event);
-  if (!isJsonMediaType(contentTypeOf(headers))) return reject(415, 'unsupported_media_type');
+  const format = bodyFormat(contentTypeOf(headers), schemeOf(source).formats);
+  if (!format) return reject(415, 'unsupported_media_type');
 
   let activeSecrets: string[];
   try {
@@ -76,12 +95,13 @@ async function receive(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResu
   }
 
   try {
-    verifySignature(source.scheme, {
+    verifySignature(source, {
       headers,
       body,
       secrets: activeSecrets,
       nowSeconds: Math.floor(Date.now() / 1000),
       toleranceSeconds: source.toleranceSeconds,
+      query: event.queryStringParameters ?? {},
     });
   } catch (error) {
     if (!(error instanceof SignatureVerificationError)) throw error;
@@ -89,31 +109,69 @@ async function receive(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResu
     return reject(401, 'invalid_signature');
   }
 
-  let envelope: InboxEnvelope;
+  let envelope: InboxEnvelope & { body: string };
+  let payload: unknown;
   try {
     const text = decodeUtf8(body);
-    const identity = identifyEvent(source.scheme, headers, parseJson(text));
-    envelope = { source: sourceName, ...identity, receivedAt: new Date().toISOString(), body: text };
+    if (text.length === 0) throw new InvalidPayloadError('body is empty');
+    payload = format === 'json' ? parseJsonStrict(text) : parseFormStrict(body);
+    const identity = identifyEvent(source, headers, payload);
+    envelope = {
+      source: sourceName,
+      ...identity,
+      receivedAt: new Date().toISOString(),
+      bodySha256: createHash('sha256').update(body).digest('hex'),
+      body: text,
+    };
   } catch (error) {
     if (!(error instanceof InvalidPayloadError)) throw error;
     logger.warn('payload rejected', { reason: error.message });
     return reject(400, 'invalid_payload');
   }
+  logger.appendKeys({ eventKey: eventKeyOf(envelope), eventType: envelope.eventType });
 
-  const message = JSON.stringify(envelope);
-  if (Buffer.byteLength(message) > SQS_MAX_MESSAGE_BYTES) return reject(413, 'payload_too_large');
-  const eventKey = eventKeyOf(envelope);
-  logger.appendKeys({ eventKey, eventType: envelope.eventType });
+  const challenge = slackChallenge(source, payload);
+  if (challenge !== undefined) return reply(200, { challenge });
+
   try {
-    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: message }));
+    await store(envelope);
   } catch (error) {
-    logger.error('enqueue failed', { errorName: (error as Error).name });
+    logger.error('store failed', { errorName: (error as Error).name });
     metrics.addMetric('EnqueueFailed', MetricUnit.Count, 1);
     return unavailable();
   }
   logger.info('webhook accepted');
   metrics.addMetric('WebhookAccepted', MetricUnit.Count, 1);
   return reply(202, { id: envelope.eventId });
+}
+
+/**
+ * Stores the envelope: one SQS message, or, when it would exceed `CLAIM_CHECK_THRESHOLD_BYTES`, the body in
+ * the payload bucket first and a message pointing to it.
+ */
+async function store(envelope: InboxEnvelope & { body: string }): Promise<void> {
+  let message = toSqsSafeJson(envelope);
+  if (Buffer.byteLength(message) > CLAIM_CHECK_THRESHOLD_BYTES) {
+    const key = `${envelope.source}/${new Date().toISOString().slice(0, 10)}/${randomUUID()}`;
+    await s3.send(new PutObjectCommand({ Bucket: payloadBucket, Key: key, Body: envelope.body }));
+    const { body, ...pointer } = envelope;
+    message = toSqsSafeJson({
+      ...pointer,
+      bodyRef: { bucket: payloadBucket, key, bytes: Buffer.byteLength(body) },
+    });
+    metrics.addMetric('PayloadClaimChecked', MetricUnit.Count, 1);
+  }
+  await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: message }));
+}
+
+/**
+ * Slack checks a new Events API URL with a signed `url_verification` request whose `challenge` must be echoed
+ * (https://docs.slack.dev/reference/events/url_verification); it is answered, not stored.
+ */
+function slackChallenge(source: IngestSource, payload: unknown): string | undefined {
+  if (source.scheme !== 'slack') return undefined;
+  const { type, challenge } = (payload ?? {}) as { type?: unknown; challenge?: unknown };
+  return type === 'url_verification' && typeof challenge === 'string' ? challenge : undefined;
 }
 
 /** The one Content-Type of the request; several are as unusable as none. */
@@ -126,10 +184,30 @@ function contentTypeOf(headers: RequestHeaders): string | undefined {
   }
 }
 
-/** `application/json` or a `+json` type, with any parameters (`; charset=utf-8`). */
-function isJsonMediaType(contentType: string | undefined): boolean {
+/**
+ * The body format a Content-Type announces, if the source's scheme accepts it: `application/json` or any
+ * `application/*+json` is JSON, `application/x-www-form-urlencoded` is a form; parameters (`; charset=utf-8`)
+ * and case are ignored.
+ */
+function bodyFormat(
+  contentType: string | undefined,
+  accepted: readonly BodyFormat[],
+): BodyFormat | undefined {
   const type = contentType?.split(';')[0]?.trim().toLowerCase() ?? '';
-  return type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type);
+  const format: BodyFormat | undefined =
+    type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type)
+      ? 'json'
+      : type === 'application/x-www-form-urlencoded'
+        ? 'form'
+        : undefined;
+  return format && accepted.includes(format) ? format : undefined;
+}
+
+/** The fields of a form body exactly as the signature covered them. @throws InvalidPayloadError */
+function parseFormStrict(bytes: Buffer): Record<string, string | string[]> {
+  const fields = formPayload(bytes);
+  if (!fields) throw new InvalidPayloadError('body is not valid form encoding');
+  return fields;
 }
 
 function decodeUtf8(bytes: Buffer): string {
@@ -137,14 +215,6 @@ function decodeUtf8(bytes: Buffer): string {
     return utf8.decode(bytes);
   } catch {
     throw new InvalidPayloadError('body is not valid UTF-8');
-  }
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new InvalidPayloadError('body is not valid JSON');
   }
 }
 

@@ -1,6 +1,6 @@
-import type { SignatureScheme } from '../contracts.js';
 import { InvalidPayloadError } from '../shared/errors.js';
-import { DuplicateHeaderError, type RequestHeaders } from '../verify/index.js';
+import type { SchemeOptions } from '../sources.js';
+import { DuplicateHeaderError, type RequestHeaders, schemeOf } from '../verify/index.js';
 
 /** The vendor's own id and type of one delivery. */
 export interface EventIdentity {
@@ -12,39 +12,23 @@ export interface EventIdentity {
 const MAX_ID_LENGTH = 256;
 
 /**
- * Finds the vendor's event id and event type, where each scheme's vendors put them:
- * - Stripe: body `id` (`evt_…`) and `type` (https://docs.stripe.com/api/events/object);
- * - Shopify: `X-Shopify-Webhook-Id` and `X-Shopify-Topic` (https://shopify.dev/docs/apps/build/webhooks/ignore-duplicates);
- * - GitHub: `X-GitHub-Delivery` and `X-GitHub-Event` (https://docs.github.com/en/webhooks/webhook-events-and-payloads#delivery-headers);
- * - Standard Webhooks: `webhook-id` and body `type` (https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md).
+ * Finds the vendor's event id and event type where the source's scheme says its vendors put them (see each
+ * scheme in functions/verify/), and checks them.
  *
- * @param payload the parsed JSON body
+ * @param payload the parsed body: a JSON value, or an object of form fields
  * @throws InvalidPayloadError when the id or the type is missing, repeated, or not a short string
  */
 export function identifyEvent(
-  scheme: SignatureScheme,
+  options: SchemeOptions,
   headers: RequestHeaders,
   payload: unknown,
 ): EventIdentity {
   try {
-    return identifyIn(scheme, headers, payload);
+    const found = schemeOf(options).identify(headers, payload, options as never);
+    return identity(found.eventId, found.eventType);
   } catch (error) {
     if (error instanceof DuplicateHeaderError) throw new InvalidPayloadError(error.message);
     throw error;
-  }
-}
-
-function identifyIn(scheme: SignatureScheme, headers: RequestHeaders, payload: unknown): EventIdentity {
-  const body = (typeof payload === 'object' && payload !== null ? payload : {}) as Record<string, unknown>;
-  switch (scheme) {
-    case 'stripe':
-      return identity(body.id, body.type);
-    case 'shopify':
-      return identity(headers.single('x-shopify-webhook-id'), headers.single('x-shopify-topic'));
-    case 'github':
-      return identity(headers.single('x-github-delivery'), headers.single('x-github-event'));
-    case 'standard-webhooks':
-      return identity(headers.single('webhook-id'), body.type);
   }
 }
 

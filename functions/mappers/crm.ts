@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type CanonicalEvent, DetailType } from '../contracts.js';
+import { type CanonicalPayload, DetailType } from '../contracts.js';
 import { parsePayload } from './parse.js';
 
 const CONTACT_TYPES = {
@@ -28,12 +28,11 @@ const ContactPayload = z.object({
  * Source: https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md#payload-structure
  * @throws MappingError when the contact lacks an id, an email or a valid `updatedAt`
  */
-export function mapCrm(eventType: string, payload: unknown, eventKey: string): CanonicalEvent | undefined {
+export function mapCrm(eventType: string, payload: unknown, eventKey: string): CanonicalPayload | undefined {
   if (!Object.hasOwn(CONTACT_TYPES, eventType)) return undefined;
   const detailType = CONTACT_TYPES[eventType as keyof typeof CONTACT_TYPES];
   const { data } = parsePayload(ContactPayload, payload, `crm ${eventType}`);
   return {
-    source: 'crm',
     detailType,
     detail: {
       eventKey,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type CanonicalEvent, GITHUB_DETAIL_TYPE_PREFIX } from '../contracts.js';
+import { type CanonicalPayload, GITHUB_DETAIL_TYPE_PREFIX } from '../contracts.js';
 import { parsePayload } from './parse.js';
 
 const GithubPayload = z.object({
@@ -15,10 +15,9 @@ const GithubPayload = z.object({
  * Source: https://docs.github.com/en/webhooks/webhook-events-and-payloads
  * @throws MappingError when one of those fields has the wrong type
  */
-export function mapGithub(eventType: string, payload: unknown, eventKey: string): CanonicalEvent {
+export function mapGithub(eventType: string, payload: unknown, eventKey: string): CanonicalPayload {
   const body = parsePayload(GithubPayload, payload, `github ${eventType}`);
   return {
-    source: 'github',
     detailType: `${GITHUB_DETAIL_TYPE_PREFIX}${eventType}`,
     detail: {
       eventKey,

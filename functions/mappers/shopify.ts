@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type CanonicalEvent, DetailType } from '../contracts.js';
+import { type CanonicalPayload, DetailType } from '../contracts.js';
 import { MappingError } from '../shared/errors.js';
 import { parsePayload } from './parse.js';
 
@@ -27,13 +27,12 @@ export function mapShopify(
   eventType: string,
   payload: unknown,
   eventKey: string,
-): CanonicalEvent | undefined {
+): CanonicalPayload | undefined {
   if (eventType !== 'orders/paid') return undefined;
   const order = parsePayload(OrderPaidPayload, payload, 'shopify orders/paid');
   const email = order.customer?.email ?? order.email;
   if (!email) throw new MappingError('shopify orders/paid payload lacks or mistypes: email');
   return {
-    source: 'shopify',
     detailType: DetailType.OrderPaid,
     detail: {
       eventKey,

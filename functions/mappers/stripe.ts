@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type CanonicalEvent, DetailType } from '../contracts.js';
+import { type CanonicalPayload, DetailType } from '../contracts.js';
 import { parsePayload, splitName } from './parse.js';
 
 const CheckoutSessionCompleted = z.object({
@@ -28,13 +28,16 @@ const FULFILLABLE = new Set(['checkout.session.completed', 'checkout.session.asy
  * Source: https://docs.stripe.com/api/checkout/sessions/object, https://docs.stripe.com/checkout/fulfillment
  * @throws MappingError when a routed type lacks the fields its canonical event needs
  */
-export function mapStripe(eventType: string, payload: unknown, eventKey: string): CanonicalEvent | undefined {
+export function mapStripe(
+  eventType: string,
+  payload: unknown,
+  eventKey: string,
+): CanonicalPayload | undefined {
   if (!FULFILLABLE.has(eventType)) return undefined;
   const event = parsePayload(CheckoutSessionCompleted, payload, `stripe ${eventType}`);
   const session = event.data.object;
   if (session.payment_status === 'unpaid') return undefined;
   return {
-    source: 'stripe',
     detailType: DetailType.OrderPaid,
     detail: {
       eventKey,

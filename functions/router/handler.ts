@@ -1,7 +1,8 @@
 /**
  * Router function on the inbox queue. Per record: deduplicate on the vendor's event id (`source:eventId`,
- * Powertools idempotency in DynamoDB, kept 14 days), map the vendor payload to its canonical event, and put
- * it on the event bus. Failed records are reported individually (`ReportBatchItemFailures`) and backed off;
+ * Powertools idempotency in DynamoDB, kept 14 days), read a claim-checked body from S3, map the vendor payload
+ * to its canonical event with the source's mapper, and put it on the event bus; an event no route takes is
+ * put on the bus as `webhook.unrouted`, so the archive keeps it. Failed records are reported individually (`ReportBatchItemFailures`) and backed off;
  * after `maxReceiveCount` receives SQS moves them to the inbox dead-letter queue.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
@@ -10,17 +11,27 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { EVENT_SOURCE_PREFIX, eventKeyOf, InboxEnvelope, validateCanonicalEvent } from '../contracts.js';
+import {
+  type CanonicalEvent,
+  DetailType,
+  EVENT_SOURCE_PREFIX,
+  eventKeyOf,
+  InboxEnvelope,
+  validateCanonicalEvent,
+} from '../contracts.js';
 import { toCanonicalEvent } from '../mappers/index.js';
 import { clientConfig } from '../shared/aws.js';
-import { requiredEnv } from '../shared/env.js';
+import { jsonEnv, requiredEnv } from '../shared/env.js';
 import { MappingError } from '../shared/errors.js';
 import { instrument, logger, metrics, tracer } from '../shared/powertools.js';
 import { backOffFailedRecords } from '../shared/redelivery.js';
+import { RouterSources } from '../sources.js';
 
 const busName = requiredEnv('EVENT_BUS_NAME');
+const mappers = jsonEnv('MAPPERS', RouterSources);
 const queueUrl = requiredEnv('QUEUE_URL');
 const redelivery = {
   baseSeconds: Number(requiredEnv('REDELIVERY_BASE_SECONDS')),
@@ -32,21 +43,40 @@ export const DEDUPLICATION_WINDOW_SECONDS = 14 * 24 * 3600;
 
 const eventBridge = tracer.captureAWSv3Client(new EventBridgeClient(clientConfig(2000)));
 const sqs = tracer.captureAWSv3Client(new SQSClient(clientConfig(2000)));
+const s3 = tracer.captureAWSv3Client(new S3Client(clientConfig(5000)));
+/** Largest raw body copied into a `webhook.unrouted` event, bytes (an event entry takes at most 256 KB). */
+const UNROUTED_BODY_LIMIT_BYTES = 128 * 1024;
 const processor = new BatchProcessor(EventType.SQS);
 const idempotency = new IdempotencyConfig({
   eventKeyJmesPath: 'eventKey',
+  // The same event id with another body is refused (IdempotencyValidationError), so it reaches the DLQ.
+  payloadValidationJmesPath: 'envelope.bodySha256',
   expiresAfterSeconds: DEDUPLICATION_WINDOW_SECONDS,
   throwOnNoIdempotencyKey: true,
 });
 
 /** Publishes the canonical event of one vendor event, at most once per event key. */
 const routeOnce = makeIdempotent(
-  async ({ envelope }: { eventKey: string; envelope: InboxEnvelope }) => {
-    const event = toCanonicalEvent(envelope);
-    if (!event) {
+  async ({ eventKey, envelope }: { eventKey: string; envelope: InboxEnvelope }) => {
+    const body = envelope.body ?? (await readClaimCheck(envelope));
+    const mapper = Object.hasOwn(mappers, envelope.source) ? mappers[envelope.source] : undefined;
+    const event: CanonicalEvent = toCanonicalEvent({ ...envelope, body }, mapper) ?? {
+      source: envelope.source,
+      detailType: DetailType.Unrouted,
+      detail: {
+        eventKey,
+        eventType: envelope.eventType,
+        receivedAt: envelope.receivedAt,
+        ...(Buffer.byteLength(body) <= UNROUTED_BODY_LIMIT_BYTES
+          ? { body }
+          : envelope.bodyRef
+            ? { bodyRef: envelope.bodyRef }
+            : {}),
+      },
+    };
+    if (event.detailType === DetailType.Unrouted) {
       metrics.addMetric('EventUnrouted', MetricUnit.Count, 1);
-      logger.info('event type has no route', { eventType: envelope.eventType });
-      return { routed: false };
+      logger.info('event type has no route; kept as webhook.unrouted', { eventType: envelope.eventType });
     }
     validateCanonicalEvent(event);
     const result = await eventBridge.send(
@@ -64,8 +94,8 @@ const routeOnce = makeIdempotent(
     if (result.FailedEntryCount) {
       throw new Error(`PutEvents refused the event: ${result.Entries?.[0]?.ErrorCode ?? 'unknown'}`);
     }
-    metrics.addMetric('EventRouted', MetricUnit.Count, 1);
-    return { routed: true, detailType: event.detailType };
+    if (event.detailType !== DetailType.Unrouted) metrics.addMetric('EventRouted', MetricUnit.Count, 1);
+    return { detailType: event.detailType };
   },
   {
     persistenceStore: new DynamoDBPersistenceLayer({
@@ -75,6 +105,17 @@ const routeOnce = makeIdempotent(
     config: idempotency,
   },
 );
+
+/** The body of a claim-checked envelope, from the payload bucket. */
+async function readClaimCheck(envelope: InboxEnvelope): Promise<string> {
+  if (!envelope.bodyRef) throw new MappingError('envelope has neither body nor bodyRef');
+  const object = await s3.send(
+    new GetObjectCommand({ Bucket: envelope.bodyRef.bucket, Key: envelope.bodyRef.key }),
+  );
+  const body = await object.Body?.transformToString('utf-8');
+  if (body === undefined) throw new MappingError('claim-checked body is empty');
+  return body;
+}
 
 async function routeRecord(record: SQSRecord): Promise<void> {
   const parsed = InboxEnvelope.safeParse(safeJson(record.body));

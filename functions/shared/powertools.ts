@@ -12,7 +12,22 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 
-export const logger = new Logger();
+/** Keys whose values never reach a log line: secrets, signatures, credentials and raw bodies. */
+const SENSITIVE_KEY = /secret|signature|authorization|password|token|cookie|^body$|^rawBody$|^headers$/i;
+/** Values that look like credentials wherever they appear. */
+const SENSITIVE_VALUE = /whsec_|whsk_|sk_(live|test)_|rk_(live|test)_|xox[abp]-|AKIA[0-9A-Z]{16}/;
+
+/**
+ * JSON replacer of every log line: redacts sensitive keys and credential-looking values, so a careless
+ * `logger.info('…', { headers })` cannot leak a signing secret or a signature.
+ */
+export function redactSensitive(key: string, value: unknown): unknown {
+  if (key !== '' && SENSITIVE_KEY.test(key)) return '[redacted]';
+  if (typeof value === 'string' && SENSITIVE_VALUE.test(value)) return '[redacted]';
+  return value;
+}
+
+export const logger = new Logger({ jsonReplacerFn: redactSensitive });
 export const metrics = new Metrics();
 export const tracer = new Tracer();
 

@@ -1,7 +1,7 @@
 import { decodeHexSha256, hmacSha256, matchesAny } from './crypto.js';
 import { SignatureVerificationError } from './errors.js';
 import { signatureHeader } from './headers.js';
-import type { SignedRequest } from './types.js';
+import type { Scheme, SignedRequest } from './types.js';
 
 const PREFIX = 'sha256=';
 
@@ -22,3 +22,13 @@ export function verifyGithub(request: SignedRequest): void {
   const expected = request.secrets.map((secret) => hmacSha256(secret, request.body));
   if (!matchesAny(expected, [signature])) throw new SignatureVerificationError('signature_mismatch');
 }
+
+/** GitHub: JSON bodies; `X-GitHub-Delivery` and `X-GitHub-Event` (https://docs.github.com/en/webhooks/webhook-events-and-payloads#delivery-headers). */
+export const github: Scheme<'github'> = {
+  formats: ['json'],
+  verify: verifyGithub,
+  identify: (headers) => ({
+    eventId: headers.single('x-github-delivery'),
+    eventType: headers.single('x-github-event'),
+  }),
+};

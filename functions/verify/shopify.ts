@@ -1,7 +1,7 @@
 import { decodeBase64Sha256, hmacSha256, matchesAny } from './crypto.js';
 import { SignatureVerificationError } from './errors.js';
 import { signatureHeader } from './headers.js';
-import type { SignedRequest } from './types.js';
+import type { Scheme, SignedRequest } from './types.js';
 
 /**
  * Verifies Shopify's `X-Shopify-Hmac-Sha256` header: HMAC-SHA256, keyed with the app's client secret, over
@@ -20,3 +20,13 @@ export function verifyShopify(request: SignedRequest): void {
   const expected = request.secrets.map((secret) => hmacSha256(secret, request.body));
   if (!matchesAny(expected, [signature])) throw new SignatureVerificationError('signature_mismatch');
 }
+
+/** Shopify: JSON bodies; `X-Shopify-Webhook-Id` and `X-Shopify-Topic` (https://shopify.dev/docs/apps/build/webhooks/ignore-duplicates). */
+export const shopify: Scheme<'shopify'> = {
+  formats: ['json'],
+  verify: verifyShopify,
+  identify: (headers) => ({
+    eventId: headers.single('x-shopify-webhook-id'),
+    eventType: headers.single('x-shopify-topic'),
+  }),
+};

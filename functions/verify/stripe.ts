@@ -1,7 +1,13 @@
 import { checkTimestamp, decodeHexSha256, hmacSha256, matchesAny } from './crypto.js';
 import { SignatureVerificationError } from './errors.js';
 import { signatureHeader } from './headers.js';
-import { MAX_SIGNATURE_HEADER_LENGTH, MAX_SIGNATURES_PER_HEADER, type SignedRequest } from './types.js';
+import {
+  fieldsOf,
+  MAX_SIGNATURE_HEADER_LENGTH,
+  MAX_SIGNATURES_PER_HEADER,
+  type Scheme,
+  type SignedRequest,
+} from './types.js';
 
 /**
  * Verifies Stripe's `Stripe-Signature: t=<unix seconds>,v1=<hex>[,v1=<hex>…]` header: HMAC-SHA256, keyed
@@ -22,8 +28,11 @@ export function verifyStripe(request: SignedRequest): void {
   const signatures: Buffer[] = [];
   for (const item of header.split(',')) {
     const separator = item.indexOf('=');
-    if (separator <= 0) throw new SignatureVerificationError('malformed_signature');
     const key = item.slice(0, separator);
+    // Scheme names are lower-case letters and digits; anything else (a space after a comma, as when a proxy
+    // joins two Stripe-Signature headers into one) is a malformed header, not an entry to skip.
+    if (separator <= 0 || !/^[a-z0-9]+$/.test(key))
+      throw new SignatureVerificationError('malformed_signature');
     const value = item.slice(separator + 1);
     if (key === 't') timestamps.push(value);
     if (key === 'v1') {
@@ -44,3 +53,10 @@ export function verifyStripe(request: SignedRequest): void {
   const expected = request.secrets.map((secret) => hmacSha256(secret, `${timestamp}.`, request.body));
   if (!matchesAny(expected, signatures)) throw new SignatureVerificationError('signature_mismatch');
 }
+
+/** Stripe: JSON bodies; the event id and type are the body's `id` (`evt_…`) and `type` (https://docs.stripe.com/api/events/object). */
+export const stripe: Scheme<'stripe'> = {
+  formats: ['json'],
+  verify: verifyStripe,
+  identify: (_headers, payload) => ({ eventId: fieldsOf(payload).id, eventType: fieldsOf(payload).type }),
+};

@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { signWebhook } from '../../local/signing.js';
-import { cloud, fixture, post, received, settle, unique } from './hub.js';
+import {
+  cloud,
+  deliver,
+  fixture,
+  post,
+  received,
+  settle,
+  sourceSettings,
+  unique,
+  webhookUrl,
+} from './hub.js';
 
 function checkout() {
   const event = fixture<{ id: string; data: { object: { client_reference_id: string } } }>(
@@ -49,11 +59,10 @@ describe('webhook ingress, end to end', () => {
   it('answers 404 to an unknown source', async () => {
     // Prepare
     const body = JSON.stringify({ id: 'evt_x', type: 'x' });
-    const headers = await signWebhook('stripe', cloud().secrets.stripe, body);
+    const headers = await signWebhook(sourceSettings('stripe'), cloud().secrets.stripe ?? '', body);
 
     // Act
-    const response = await fetch(cloud().webhooks.stripe.replace(/\/stripe$/, '/acme'), {
-      method: 'POST',
+    const response = await deliver(webhookUrl('stripe').replace(/\/stripe$/, '/acme-unknown'), {
       headers,
       body,
     });

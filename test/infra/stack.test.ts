@@ -4,6 +4,7 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { STAGES } from '../../bin/stages.js';
+import type { HubSettings } from '../../lib/config.js';
 import { SwitchyardStack } from '../../lib/switchyard-stack.js';
 
 type Resource = { Type: string; Properties?: Record<string, unknown>; DeletionPolicy?: string };
@@ -11,12 +12,19 @@ type Resource = { Type: string; Properties?: Record<string, unknown>; DeletionPo
 let template: Template;
 let resources: Record<string, Resource>;
 
-beforeAll(() => {
-  const app = new App();
+function production(): HubSettings {
   const settings = STAGES.production;
   if (!settings) throw new Error('no production stage');
-  const stack = new SwitchyardStack(app, 'Switchyard', { settings, env: { region: 'eu-west-1' } });
-  template = Template.fromStack(stack);
+  return settings;
+}
+
+function synthesize(settings: HubSettings): Template {
+  const stack = new SwitchyardStack(new App(), 'Switchyard', { settings, env: { region: 'eu-west-1' } });
+  return Template.fromStack(stack);
+}
+
+beforeAll(() => {
+  template = synthesize(production());
   resources = template.toJSON().Resources as Record<string, Resource>;
 });
 
@@ -248,7 +256,9 @@ describe('SwitchyardStack', () => {
     });
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
       AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
-      MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 })],
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({ ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 }),
+      ]),
     });
   });
 
@@ -281,6 +291,117 @@ describe('SwitchyardStack', () => {
         'SigningSecretGithub',
         'SigningSecretCrm',
       ]),
+    );
+  });
+
+  it('keeps claim-checked bodies in an encrypted, private, TLS-only bucket that expires them after 30 days', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 30, Status: 'Enabled' })] },
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('lets the ingest function only put claim-checked bodies, and the router only read them', () => {
+    const bucketId = ofType('AWS::S3::Bucket')[0]?.[0] ?? '';
+    const s3ActionsOf = (rolePrefix: string) =>
+      ofType('AWS::IAM::Policy')
+        .filter(([id]) => id.startsWith(rolePrefix))
+        .flatMap(
+          ([, policy]) =>
+            (policy.Properties?.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement,
+        )
+        .filter((statement) => JSON.stringify(statement.Resource).includes(bucketId))
+        .flatMap((statement) => [statement.Action].flat());
+    expect(s3ActionsOf('IngressIngest')).toEqual(expect.arrayContaining(['s3:PutObject']));
+    expect(s3ActionsOf('IngressIngest').some((action) => String(action).startsWith('s3:Get'))).toBe(false);
+    expect(s3ActionsOf('InboxWorker').some((action) => String(action).startsWith('s3:GetObject'))).toBe(true);
+    expect(s3ActionsOf('InboxWorker').some((action) => String(action).startsWith('s3:Put'))).toBe(false);
+  });
+
+  it('tells the router the mapper of each routed source', () => {
+    const router = ofType('AWS::Lambda::Function').find(([id]) => id.startsWith('InboxWorker'));
+    const environment = (router?.[1].Properties?.Environment ?? {}) as {
+      Variables?: Record<string, unknown>;
+    };
+    expect(JSON.parse(String(environment.Variables?.MAPPERS))).toEqual({
+      stripe: 'stripe',
+      shopify: 'shopify',
+      github: 'github',
+      crm: 'crm',
+    });
+  });
+
+  it('validates the path at the gateway and throttles the webhook route', () => {
+    template.hasResourceProperties('AWS::ApiGateway::RequestValidator', { ValidateRequestParameters: true });
+    template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'POST',
+      RequestParameters: { 'method.request.path.source': true },
+      RequestValidatorId: Match.anyValue(),
+    });
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({
+          ResourcePath: '/~1webhooks~1{source}',
+          HttpMethod: 'POST',
+          ThrottlingRateLimit: 500,
+        }),
+      ]),
+    });
+  });
+
+  it('puts no web ACL in front of the API unless asked', () => {
+    template.resourceCountIs('AWS::WAFv2::WebACL', 0);
+  });
+
+  it('attaches a web ACL with a per-IP rate limit and the core rule set, whose body-size rule only counts', () => {
+    // Act
+    const protectedHub = synthesize({ ...production(), waf: { requestsPerIpPer5Minutes: 1200 } });
+
+    // Assess
+    protectedHub.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Scope: 'REGIONAL',
+      Rules: Match.arrayWith([
+        Match.objectLike({
+          Name: 'RatePerIp',
+          Action: { Block: {} },
+          Statement: { RateBasedStatement: { Limit: 1200, AggregateKeyType: 'IP' } },
+        }),
+        Match.objectLike({
+          Statement: {
+            ManagedRuleGroupStatement: {
+              VendorName: 'AWS',
+              Name: 'AWSManagedRulesCommonRuleSet',
+              RuleActionOverrides: [{ Name: 'SizeRestrictions_BODY', ActionToUse: { Count: {} } }],
+            },
+          },
+        }),
+      ]),
+    });
+    protectedHub.resourceCountIs('AWS::WAFv2::WebACLAssociation', 1);
+  });
+
+  it('refuses at synthesis a source whose body limit API Gateway cannot pass to Lambda, or a bad name', () => {
+    const base = production();
+    expect(() =>
+      synthesize({ ...base, sources: [{ name: 'big', scheme: 'github', maxBodyBytes: 5_000_000 }] }),
+    ).toThrow(/maxBodyBytes 5000000 exceeds 4653056/);
+    expect(() => synthesize({ ...base, sources: [{ name: 'Bad_Name', scheme: 'github' }] })).toThrow(
+      /source name/,
     );
   });
 });

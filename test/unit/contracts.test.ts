@@ -40,6 +40,7 @@ describe('InboxEnvelope', () => {
       eventId: 'evt_1',
       eventType: 't',
       receivedAt: '2025-11-21T12:00:00.000Z',
+      bodySha256: 'a'.repeat(64),
       body: '{}',
     };
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { identifyEvent } from '../../functions/ingest/identify.js';
 import { InvalidPayloadError } from '../../functions/shared/errors.js';
+import type { SchemeOptions } from '../../functions/sources.js';
 import { RequestHeaders } from '../../functions/verify/index.js';
 
 const headers = (values: Record<string, string | string[]> = {}) =>
@@ -13,7 +14,7 @@ const headers = (values: Record<string, string | string[]> = {}) =>
 describe('identifyEvent', () => {
   it('takes a Stripe event id and type from the body', () => {
     // Act
-    const identity = identifyEvent('stripe', headers({ 'x-github-delivery': 'ignored' }), {
+    const identity = identifyEvent({ scheme: 'stripe' }, headers({ 'x-github-delivery': 'ignored' }), {
       id: 'evt_1',
       type: 'checkout.session.completed',
     });
@@ -25,7 +26,7 @@ describe('identifyEvent', () => {
   it('takes a Shopify event id and topic from X-Shopify-Webhook-Id and X-Shopify-Topic', () => {
     // Act
     const identity = identifyEvent(
-      'shopify',
+      { scheme: 'shopify' },
       headers({
         'X-Shopify-Webhook-Id': 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043',
         'X-Shopify-Topic': 'orders/paid',
@@ -40,7 +41,7 @@ describe('identifyEvent', () => {
   it('takes a GitHub event id and type from X-GitHub-Delivery and X-GitHub-Event', () => {
     // Act
     const identity = identifyEvent(
-      'github',
+      { scheme: 'github' },
       headers({ 'X-GitHub-Delivery': '72d3162e-cc78-11e3-81ab-4c9367dc0958', 'X-GitHub-Event': 'push' }),
       { id: 'not-this-one', type: 'nor-this' },
     );
@@ -51,7 +52,7 @@ describe('identifyEvent', () => {
 
   it('takes a Standard Webhooks event id from webhook-id and its type from the body', () => {
     // Act
-    const identity = identifyEvent('standard-webhooks', headers({ 'webhook-id': 'msg_1' }), {
+    const identity = identifyEvent({ scheme: 'standard-webhooks' }, headers({ 'webhook-id': 'msg_1' }), {
       id: 'not-this-one',
       type: 'contact.created',
     });
@@ -124,7 +125,7 @@ describe('identifyEvent', () => {
     ],
   ] as const)('throws InvalidPayloadError for %s', (_, scheme, view, payload, message) => {
     // Act
-    const run = () => identifyEvent(scheme, view, payload);
+    const run = () => identifyEvent({ scheme } as SchemeOptions, view, payload);
 
     // Assess
     expect(run).toThrow(InvalidPayloadError);
@@ -133,7 +134,7 @@ describe('identifyEvent', () => {
 
   it('accepts an id of exactly 256 characters', () => {
     // Act
-    const identity = identifyEvent('stripe', headers(), { id: 'e'.repeat(256), type: 't' });
+    const identity = identifyEvent({ scheme: 'stripe' }, headers(), { id: 'e'.repeat(256), type: 't' });
 
     // Assess
     expect(identity.eventId).toHaveLength(256);
@@ -147,7 +148,11 @@ describe('identifyEvent', () => {
     (scheme, values) => {
       // Act
       const run = () =>
-        identifyEvent(scheme, headers(values as unknown as Record<string, string | string[]>), {});
+        identifyEvent(
+          { scheme } as SchemeOptions,
+          headers(values as unknown as Record<string, string | string[]>),
+          {},
+        );
 
       // Assess
       expect(run).toThrow(InvalidPayloadError);

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   GetSecretValueCommand,
   ResourceNotFoundException,
@@ -37,6 +39,7 @@ const STRIPE_EVENT_ID = 'evt_1QxD8rLkdIwHu7ix6mQ0Zb3T';
 
 const sqsMock = mockClient(SQSClient);
 const secretsMock = mockClient(SecretsManagerClient);
+const s3Mock = mockClient(S3Client);
 
 type Handler = (
   event: APIGatewayProxyEvent,
@@ -85,12 +88,14 @@ describe('ingest handler', () => {
     vi.setSystemTime(NOW_SECONDS * 1000);
     vi.stubEnv('SOURCES', JSON.stringify(SOURCES));
     vi.stubEnv('INBOX_QUEUE_URL', QUEUE_URL);
+    vi.stubEnv('PAYLOAD_BUCKET_NAME', 'switchyard-payloads');
     vi.stubEnv('AWS_REGION', 'eu-west-1');
     vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'switchyard-ingest');
     vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'Switchyard');
     vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'DEBUG');
     sqsMock.reset();
     secretsMock.reset();
+    s3Mock.reset();
     sqsMock.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
     for (const [name, secret] of Object.entries(SECRETS)) {
       secretsMock.on(GetSecretValueCommand, { SecretId: arn(name) }).resolves({ SecretString: secret });
@@ -117,12 +122,20 @@ describe('ingest handler', () => {
     expect(calls).toHaveLength(1);
     expect(calls[0]?.args[0].input.QueueUrl).toBe(QUEUE_URL);
     const envelope = JSON.parse(calls[0]?.args[0].input.MessageBody ?? '');
-    expect(Object.keys(envelope)).toEqual(['source', 'eventId', 'eventType', 'receivedAt', 'body']);
+    expect(Object.keys(envelope)).toEqual([
+      'source',
+      'eventId',
+      'eventType',
+      'receivedAt',
+      'bodySha256',
+      'body',
+    ]);
     expect(envelope).toEqual({
       source: 'stripe',
       eventId: STRIPE_EVENT_ID,
       eventType: 'checkout.session.completed',
       receivedAt: '2025-11-21T12:00:00.000Z',
+      bodySha256: createHash('sha256').update(STRIPE_BODY).digest('hex'),
       body: STRIPE_BODY,
     });
   });
@@ -165,7 +178,14 @@ describe('ingest handler', () => {
       // Assess
       expect(response.statusCode).toBe(202);
       expect(sentEnvelopes()).toEqual([
-        { source, eventId, eventType, receivedAt: '2025-11-21T12:00:00.000Z', body },
+        {
+          source,
+          eventId,
+          eventType,
+          receivedAt: '2025-11-21T12:00:00.000Z',
+          bodySha256: createHash('sha256').update(body).digest('hex'),
+          body,
+        },
       ]);
     },
   );
@@ -278,16 +298,38 @@ describe('ingest handler', () => {
     expect(response.statusCode).toBe(202);
   });
 
-  it('answers 413 when the envelope would exceed the 1 MiB SQS message limit', async () => {
+  it('stores a body whose envelope would exceed the claim-check threshold in S3, and enqueues a pointer', async () => {
     // Prepare: 700 000 bytes of `\"` that the envelope escapes to twice the size
     const body = `{"id":"evt_escaped","pad":"${'\\"'.repeat(350_000)}"}`;
+    s3Mock.on(PutObjectCommand).resolves({});
 
     // Act
-    const response = await post('bulk', body, { eventType: 'push' });
+    const response = await post('bulk', body, { eventType: 'push', eventId: 'gh-big' });
 
     // Assess
-    expect(Buffer.byteLength(body)).toBeLessThan(1_048_576);
-    expect(response.statusCode).toBe(413);
+    expect(response.statusCode).toBe(202);
+    const [put] = s3Mock.commandCalls(PutObjectCommand);
+    expect(put?.args[0].input).toMatchObject({ Bucket: 'switchyard-payloads', Body: body });
+    const [envelope] = sentEnvelopes();
+    expect(envelope?.body).toBeUndefined();
+    expect(envelope?.bodyRef).toEqual({
+      bucket: 'switchyard-payloads',
+      key: put?.args[0].input.Key,
+      bytes: Buffer.byteLength(body),
+    });
+  });
+
+  it('answers 503 and enqueues nothing when the claim-checked body cannot be stored', async () => {
+    // Prepare
+    const body = `{"id":"evt_big","pad":"${'x'.repeat(300_000)}"}`;
+    s3Mock.on(PutObjectCommand).rejects(new Error('S3 is down'));
+
+    // Act
+    const response = await post('bulk', body, { eventType: 'push', eventId: 'gh-big-2' });
+
+    // Assess
+    expect(response.statusCode).toBe(503);
+    expect(response.headers?.['retry-after']).toBe('30');
     expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(0);
   });
 
@@ -450,7 +492,7 @@ describe('ingest handler', () => {
     expect(text).toContain('webhook accepted');
     expect(text).toContain('signature rejected');
     expect(text).toContain('payload rejected');
-    expect(text).toContain('enqueue failed');
+    expect(text).toContain('store failed');
     expect(text).not.toContain(SECRETS.stripe);
     expect(text).not.toContain(signature.split(',v1=')[1]);
     expect(text).not.toContain('ada.private@example.com');
@@ -512,9 +554,9 @@ describe('ingest handler', () => {
 
     // Assess: either refused, or enqueued with the very bytes that were verified
     expect(raw.subarray(0, 3).toString('hex')).toBe('efbbbf');
-    expect(sentEnvelopes().map((envelope) => Buffer.from(envelope.body, 'utf8').toString('hex'))).toEqual(
-      response.statusCode === 202 ? [raw.toString('hex')] : [],
-    );
+    expect(
+      sentEnvelopes().map((envelope) => Buffer.from(envelope.body ?? '', 'utf8').toString('hex')),
+    ).toEqual(response.statusCode === 202 ? [raw.toString('hex')] : []);
     expect([202, 400]).toContain(response.statusCode);
   });
 });

@@ -10,6 +10,7 @@ import { toCanonicalEvent } from '../../functions/mappers/index.js';
 import { mapShopify, toMinorUnits } from '../../functions/mappers/shopify.js';
 import { mapStripe } from '../../functions/mappers/stripe.js';
 import { MappingError } from '../../functions/shared/errors.js';
+import { MAPPERS } from '../../functions/sources.js';
 import { fixture, fixtureText } from './support/lambda.js';
 
 type Json = Record<string, unknown>;
@@ -23,9 +24,28 @@ function variant<T extends Json = StripePayload>(path: string, change: (payload:
   return payload;
 }
 
-function envelope(source: string, eventType: string, body: string, eventId = 'evt_1'): InboxEnvelope {
-  return { source, eventId, eventType, receivedAt: '2025-11-21T12:00:01.000Z', body };
+function envelope(
+  source: string,
+  eventType: string,
+  body: string,
+  eventId = 'evt_1',
+): InboxEnvelope & { body: string } {
+  return {
+    source,
+    eventId,
+    eventType,
+    receivedAt: '2025-11-21T12:00:01.000Z',
+    bodySha256: '0'.repeat(64),
+    body,
+  };
 }
+
+/** Maps with the mapper named like the source, as the local stage configures them. */
+const mapWithOwnMapper = (input: InboxEnvelope & { body: string }) =>
+  toCanonicalEvent(
+    input,
+    MAPPERS.find((mapper) => mapper === input.source),
+  );
 
 /** The error a call throws, or undefined. */
 function errorOf(run: () => unknown): Error | undefined {
@@ -43,7 +63,7 @@ describe('mapStripe', () => {
 
   it('maps a paid checkout session to order.paid with exactly the canonical fields', () => {
     // Act
-    const event = toCanonicalEvent(
+    const event = mapWithOwnMapper(
       envelope('stripe', 'checkout.session.completed', fixtureText(STRIPE), 'evt_1QxD8rLkdIwHu7ix6mQ0Zb3T'),
     );
 
@@ -235,7 +255,7 @@ describe('mapShopify', () => {
 
   it('maps orders/paid to order.paid in minor units of the order currency', () => {
     // Act
-    const event = toCanonicalEvent(
+    const event = mapWithOwnMapper(
       envelope('shopify', 'orders/paid', fixtureText(SHOPIFY), 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043'),
     );
 
@@ -373,7 +393,7 @@ describe('mapCrm', () => {
 
   it('maps contact.created to a canonical contact.created with exactly the canonical fields', () => {
     // Act
-    const event = toCanonicalEvent(
+    const event = mapWithOwnMapper(
       envelope('crm', 'contact.created', fixtureText(CRM), 'msg_2pQz8Yb3mKp9QwErTyUiOp'),
     );
 
@@ -462,7 +482,7 @@ describe('mapGithub', () => {
 
   it('maps a push to github.push with only the event, repository and sender', () => {
     // Act
-    const event = toCanonicalEvent(
+    const event = mapWithOwnMapper(
       envelope('github', 'push', fixtureText('github/push.json'), '72d3162e-cc78-11e3-81ab-4c9367dc0958'),
     );
 
@@ -495,29 +515,32 @@ describe('mapGithub', () => {
 });
 
 describe('toCanonicalEvent', () => {
-  it('throws MappingError for a source without a mapper', () => {
+  it('routes nothing for a source without a mapper: the event is kept as unrouted', () => {
     // Act
-    const error = errorOf(() => toCanonicalEvent(envelope('paypal', 'PAYMENT.CAPTURE.COMPLETED', '{}')));
+    const event = toCanonicalEvent(envelope('paypal', 'PAYMENT.CAPTURE.COMPLETED', '{}'), undefined);
 
     // Assess
-    expect(error).toBeInstanceOf(MappingError);
-    expect(error?.message).toBe('no mapper for source paypal');
+    expect(event).toBeUndefined();
   });
 
-  it.each(['__proto__', 'constructor', 'toString'])(
-    'throws MappingError for the source name %s',
-    (source) => {
-      // Act
-      const error = errorOf(() => toCanonicalEvent(envelope(source, 'push', '{}')));
+  it('uses the configured mapper, whatever the source is called', () => {
+    // Act
+    const event = toCanonicalEvent(
+      envelope('shop-eu', 'push', JSON.stringify({ repository: { full_name: 'a/b' } })),
+      'github',
+    );
 
-      // Assess
-      expect(error).toBeInstanceOf(MappingError);
-    },
-  );
+    // Assess
+    expect(event).toMatchObject({
+      source: 'shop-eu',
+      detailType: 'github.push',
+      detail: { repository: 'a/b' },
+    });
+  });
 
   it('throws MappingError for a body that is not JSON', () => {
     // Act
-    const error = errorOf(() => toCanonicalEvent(envelope('github', 'push', '{"ref":')));
+    const error = errorOf(() => mapWithOwnMapper(envelope('github', 'push', '{"ref":')));
 
     // Assess
     expect(error).toBeInstanceOf(MappingError);
@@ -541,9 +564,9 @@ describe('toCanonicalEvent', () => {
 
     // Act
     const events = [
-      toCanonicalEvent(envelope('stripe', 'checkout.session.completed', stripe)),
-      toCanonicalEvent(envelope('crm', 'contact.created', crm)),
-      toCanonicalEvent(envelope('github', 'issues', github)),
+      mapWithOwnMapper(envelope('stripe', 'checkout.session.completed', stripe)),
+      mapWithOwnMapper(envelope('crm', 'contact.created', crm)),
+      mapWithOwnMapper(envelope('github', 'issues', github)),
     ];
 
     // Assess

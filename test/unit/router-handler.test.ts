@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { ChangeMessageVisibilityBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -27,6 +28,9 @@ function envelope(overrides: Partial<InboxEnvelope> = {}): string {
     eventId: 'evt_1QxD8rLkdIwHu7ix6mQ0Zb3T',
     eventType: 'checkout.session.completed',
     receivedAt: '2025-11-21T12:00:01.000Z',
+    bodySha256: createHash('sha256')
+      .update(overrides.body ?? STRIPE_BODY)
+      .digest('hex'),
     body: STRIPE_BODY,
     ...overrides,
   });
@@ -46,6 +50,10 @@ describe('router handler', () => {
   beforeEach(async () => {
     vi.stubEnv('EVENT_BUS_NAME', BUS_NAME);
     vi.stubEnv('QUEUE_URL', QUEUE_URL);
+    vi.stubEnv(
+      'MAPPERS',
+      JSON.stringify({ stripe: 'stripe', shopify: 'shopify', github: 'github', crm: 'crm' }),
+    );
     vi.stubEnv('IDEMPOTENCY_TABLE_NAME', 'switchyard-idempotency');
     vi.stubEnv('REDELIVERY_BASE_SECONDS', '2');
     vi.stubEnv('REDELIVERY_CAP_SECONDS', '60');
@@ -94,9 +102,7 @@ describe('router handler', () => {
       paidAt: '2025-11-21T12:00:00.000Z',
     });
     expect(visibilityChanges()).toHaveLength(0);
-    expect(table.records()).toMatchObject([
-      { status: 'COMPLETED', data: { routed: true, detailType: 'order.paid' } },
-    ]);
+    expect(table.records()).toMatchObject([{ status: 'COMPLETED', data: { detailType: 'order.paid' } }]);
   });
 
   it('reports only the malformed record, by its message id, and backs it off', async () => {
@@ -181,21 +187,44 @@ describe('router handler', () => {
     expect(table.records()).toHaveLength(1);
   });
 
+  /** A COMPLETED record of the first delivery of the Stripe fixture (Powertools' validation hash of its body). */
+  function completedDelivery(bodySha256: string) {
+    return new ConditionalCheckFailedException({
+      message: 'The conditional request failed',
+      $metadata: {},
+      Item: completedItem(
+        'switchyard-router#x',
+        { detailType: 'order.paid' },
+        { validation: createHash('md5').update(JSON.stringify(bodySha256)).digest('base64') },
+      ),
+    });
+  }
+
   it('publishes nothing and succeeds for an event whose record is already COMPLETED', async () => {
     // Prepare
-    dynamoMock.on(PutItemCommand).rejects(
-      new ConditionalCheckFailedException({
-        message: 'The conditional request failed',
-        $metadata: {},
-        Item: completedItem('switchyard-router#x', { routed: true, detailType: 'order.paid' }),
-      }),
-    );
+    dynamoMock.on(PutItemCommand).rejects(completedDelivery(JSON.parse(envelope()).bodySha256));
 
     // Act
     const response = await handler(sqsEvent([sqsRecord(envelope())]), lambdaContext());
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
+    expect(published()).toHaveLength(0);
+  });
+
+  it('fails, and so dead-letters, a redelivery of an event id with another body (B20)', async () => {
+    // Prepare
+    dynamoMock.on(PutItemCommand).rejects(completedDelivery(JSON.parse(envelope()).bodySha256));
+    const tampered = envelope({ body: STRIPE_BODY.replace('4990', '1') });
+
+    // Act
+    const response = await handler(
+      sqsEvent([sqsRecord(tampered, { messageId: 'msg-b20' })]),
+      lambdaContext(),
+    );
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'msg-b20' }] });
     expect(published()).toHaveLength(0);
   });
 
@@ -225,7 +254,7 @@ describe('router handler', () => {
     expect(published()).toHaveLength(1);
   });
 
-  it('acknowledges an event type that has no route without publishing it', async () => {
+  it('publishes an event type that has no route as webhook.unrouted, with its body, for the archive', async () => {
     // Prepare
     const record = sqsRecord(
       envelope({ eventId: 'evt_pi', eventType: 'payment_intent.succeeded', body: '{"id":"evt_pi"}' }),
@@ -236,8 +265,17 @@ describe('router handler', () => {
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(published()).toHaveLength(0);
-    expect(table.records()).toMatchObject([{ status: 'COMPLETED', data: { routed: false } }]);
+    expect(published()).toHaveLength(1);
+    expect(published()[0]).toMatchObject({ Source: 'switchyard.stripe', DetailType: 'webhook.unrouted' });
+    expect(JSON.parse(published()[0]?.Detail ?? '{}')).toEqual({
+      eventKey: 'stripe:evt_pi',
+      eventType: 'payment_intent.succeeded',
+      receivedAt: '2025-11-21T12:00:01.000Z',
+      body: '{"id":"evt_pi"}',
+    });
+    expect(table.records()).toMatchObject([
+      { status: 'COMPLETED', data: { detailType: 'webhook.unrouted' } },
+    ]);
   });
 
   it.each([

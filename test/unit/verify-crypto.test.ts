@@ -3,11 +3,14 @@ import { describe, expect, it } from 'vitest';
 import {
   checkTimestamp,
   decodeBase64Sha256,
+  decodeDigest,
   decodeHexSha256,
+  hmac,
   hmacSha256,
   matchesAny,
 } from '../../functions/verify/crypto.js';
 import { SignatureVerificationError } from '../../functions/verify/index.js';
+import { nonCanonicalBase64 } from './support/signed-request.js';
 
 const DIGEST = createHmac('sha256', 'key').update('message').digest();
 
@@ -28,6 +31,57 @@ describe('hmacSha256', () => {
 
     // Assess
     expect(digest.equals(DIGEST)).toBe(true);
+  });
+});
+
+describe('hmac', () => {
+  it.each(['sha1', 'sha256', 'sha512'] as const)(
+    'computes HMAC-%s of the concatenated parts',
+    (algorithm) => {
+      // Act
+      const digest = hmac(algorithm, 'key', 'mes', Buffer.from('sage'));
+
+      // Assess
+      expect(digest.equals(createHmac(algorithm, 'key').update('message').digest())).toBe(true);
+    },
+  );
+});
+
+describe('decodeDigest', () => {
+  const sha1 = createHmac('sha1', 'key').update('message').digest();
+  const sha512 = createHmac('sha512', 'key').update('message').digest();
+
+  it.each([
+    ['a SHA-1 digest in base64 (28 characters)', sha1, 'base64'],
+    ['a SHA-1 digest in hex (40 characters)', sha1, 'hex'],
+    ['a SHA-512 digest in base64 (88 characters)', sha512, 'base64'],
+    ['a SHA-512 digest in hex (128 characters)', sha512, 'hex'],
+  ] as const)('decodes %s', (_, digest, encoding) => {
+    // Act
+    const decoded = decodeDigest(digest.toString(encoding), encoding, digest.length);
+
+    // Assess
+    expect(decoded?.equals(digest)).toBe(true);
+  });
+
+  it.each([
+    ['a SHA-1 digest with an unused bit set', nonCanonicalBase64(sha1.toString('base64')), 20],
+    ['a SHA-256 digest with an unused bit set', nonCanonicalBase64(DIGEST.toString('base64')), 32],
+    ['a SHA-512 digest with an unused bit set', nonCanonicalBase64(sha512.toString('base64')), 64],
+    ['a SHA-256 digest where SHA-512 is expected', DIGEST.toString('base64'), 64],
+    ['one padding character too many', `${sha1.toString('base64').slice(0, 27)}==`, 20],
+    [
+      'padding in the middle',
+      `${sha1.toString('base64').slice(0, 10)}=${sha1.toString('base64').slice(11)}`,
+      20,
+    ],
+  ])('answers undefined for the base64 of %s', (_, text, bytes) => {
+    // Act
+    const decoded = decodeDigest(text, 'base64', bytes);
+
+    // Assess
+    expect(Buffer.from(text, 'base64').length).toBeGreaterThan(0);
+    expect(decoded).toBeUndefined();
   });
 });
 
@@ -69,6 +123,7 @@ describe('decodeBase64Sha256', () => {
     ['unpadded', DIGEST.toString('base64').replace(/=$/, '')],
     ['base64url', DIGEST.toString('base64url')],
     ['with junk after it', `${DIGEST.toString('base64')}AA==`],
+    ['non-canonical (an unused bit set)', nonCanonicalBase64(DIGEST.toString('base64'))],
     ['a trailing newline', `${DIGEST.toString('base64')}\n`],
     ['hex', DIGEST.toString('hex')],
   ])('answers undefined for %s text', (_, text) => {

@@ -1,11 +1,18 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, sign as signBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SignatureVerificationError } from '../../functions/verify/index.js';
 import { verifyStandardWebhooks } from '../../functions/verify/standard-webhooks.js';
 import { fixtureText } from './support/lambda.js';
-import { mutateByte, NOW_SECONDS, outcome, signedRequest } from './support/signed-request.js';
+import {
+  mutateByte,
+  NOW_SECONDS,
+  nonCanonicalBase64,
+  outcome,
+  signedRequest,
+} from './support/signed-request.js';
+import { ed25519Pair, v1aEntry } from './support/vendor-signing.js';
 
 const SECRET = `whsec_${Buffer.alloc(32, 0x5a).toString('base64')}`;
 const OTHER_SECRET = `whsec_${Buffer.alloc(24, 0x3c).toString('base64')}`;
@@ -303,6 +310,28 @@ describe('verifyStandardWebhooks', () => {
   });
 });
 
+describe('verifyStandardWebhooks with a misconfigured symmetric secret', () => {
+  it.each([
+    ['only the whsec_ prefix', 'whsec_'],
+    ['base64url characters', `whsec_${'-_'.repeat(16)}`],
+    ['junk', 'whsec_!!!!not base64!!!!'],
+    ['a key of 15 bytes', `whsec_${Buffer.alloc(15, 1).toString('base64')}`],
+  ])(
+    'fails closed with a configuration error for %s, instead of keying the HMAC with what is left',
+    (_, secret) => {
+      // Prepare: what an attacker can sign when the key decodes to nothing
+      const forged = `v1,${createHmac('sha256', Buffer.alloc(0)).update(`${MESSAGE_ID}.${NOW_SECONDS}.${PAYLOAD}`).digest('base64')}`;
+
+      // Act
+      const run = () => verifyStandardWebhooks(signedRequest(headers(forged), PAYLOAD, [secret]));
+
+      // Assess
+      expect(run).toThrow('at least 16 random bytes');
+      expect(run).not.toThrow(SignatureVerificationError);
+    },
+  );
+});
+
 describe('verifyStandardWebhooks cross-checked with the standardwebhooks library', () => {
   beforeEach(() => {
     vi.useFakeTimers();
@@ -342,6 +371,215 @@ describe('verifyStandardWebhooks cross-checked with the standardwebhooks library
           // Assess
           expect(theirs).not.toThrow();
           expect(ours).toBe('accepted');
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe('verifyStandardWebhooks with Ed25519 public keys (v1a)', () => {
+  const pair = ed25519Pair();
+  const other = ed25519Pair();
+  const signA = (payload: string | Buffer = PAYLOAD, key = pair, timestamp = NOW_SECONDS, id = MESSAGE_ID) =>
+    v1aEntry(key.privateKey, id, timestamp, payload);
+
+  it('accepts a v1a entry made with the private key of a configured whpk_ public key', () => {
+    // Act
+    const result = verify(headers(signA()), PAYLOAD, [pair.verifying]);
+
+    // Assess
+    expect(result).toBe('accepted');
+  });
+
+  it('signs "<id>.<timestamp>.<raw body>" with Ed25519 (RFC 8032), base64 encoded', () => {
+    // Prepare
+    const signature = signBytes(
+      null,
+      Buffer.from(`${MESSAGE_ID}.${NOW_SECONDS}.${PAYLOAD}`),
+      pair.privateKey,
+    );
+
+    // Act
+    const result = verify(headers(`v1a,${signature.toString('base64')}`), PAYLOAD, [pair.verifying]);
+
+    // Assess
+    expect(signature).toHaveLength(64);
+    expect(result).toBe('accepted');
+  });
+
+  it('accepts either public key during a rotation, and one valid entry among several', () => {
+    // Prepare
+    const keys = [pair.verifying, other.verifying];
+    const both = [signA(PAYLOAD, ed25519Pair()), signA(PAYLOAD, other), signA(PAYLOAD, pair)].join(' ');
+
+    // Act
+    const current = verify(headers(signA(PAYLOAD, pair)), PAYLOAD, keys);
+    const previous = verify(headers(signA(PAYLOAD, other)), PAYLOAD, keys);
+    const several = verify(headers(both), PAYLOAD, [pair.verifying]);
+    const retired = verify(headers(signA(PAYLOAD, other)), PAYLOAD, [pair.verifying]);
+
+    // Assess
+    expect([current, previous, several, retired]).toEqual([
+      'accepted',
+      'accepted',
+      'accepted',
+      'signature_mismatch',
+    ]);
+  });
+
+  it('verifies v1 entries with whsec_ secrets and v1a entries with whpk_ keys when both are configured', () => {
+    // Prepare
+    const secrets = [SECRET, pair.verifying];
+
+    // Act
+    const symmetric = verify(headers(sign(PAYLOAD, SECRET)), PAYLOAD, secrets);
+    const asymmetric = verify(headers(signA()), PAYLOAD, secrets);
+    const mixed = verify(headers(`${sign(PAYLOAD, OTHER_SECRET)} ${signA()}`), PAYLOAD, secrets);
+
+    // Assess
+    expect([symmetric, asymmetric, mixed]).toEqual(['accepted', 'accepted', 'accepted']);
+  });
+
+  it('does not downgrade: a v1 HMAC keyed with the public key is not accepted with only a whpk_ key', () => {
+    // Prepare: anyone can compute these, the public key being public
+    const raw = Buffer.from(pair.verifying.slice('whpk_'.length), 'base64');
+    const forged = [raw, Buffer.from(pair.verifying), Buffer.from(pair.verifying.slice(5))].map(
+      (key) =>
+        `v1,${createHmac('sha256', key).update(`${MESSAGE_ID}.${NOW_SECONDS}.${PAYLOAD}`).digest('base64')}`,
+    );
+
+    // Act
+    const results = forged.map((entry) => verify(headers(entry), PAYLOAD, [pair.verifying]));
+    const withV1a = verify(headers(`${forged.join(' ')} ${signA(PAYLOAD, other)}`), PAYLOAD, [
+      pair.verifying,
+    ]);
+
+    // Assess
+    expect(results).toEqual(['missing_signature', 'missing_signature', 'missing_signature']);
+    expect(withV1a).toBe('signature_mismatch');
+  });
+
+  it('does not accept a v1a entry when only symmetric secrets are configured', () => {
+    // Act
+    const result = verify(headers(signA()), PAYLOAD, [SECRET, OTHER_SECRET]);
+
+    // Assess
+    expect(result).toBe('missing_signature');
+  });
+
+  it.each([
+    ['another key pair', () => headers(signA(PAYLOAD, other)), PAYLOAD],
+    ['a changed body', () => headers(signA()), PAYLOAD.replace('katherine', 'mallory')],
+    ['an appended newline', () => headers(signA()), `${PAYLOAD}\n`],
+    [
+      'a body signed minified but sent pretty-printed',
+      () => headers(signA()),
+      JSON.stringify(JSON.parse(PAYLOAD), null, 4),
+    ],
+    ['another message id', () => headers(signA(), NOW_SECONDS, 'msg_other'), PAYLOAD],
+    ['another timestamp', () => headers(signA(), NOW_SECONDS - 1), PAYLOAD],
+  ])('rejects %s as signature_mismatch', (_, requestHeaders, payload) => {
+    // Act
+    const result = verify(requestHeaders(), payload, [pair.verifying]);
+
+    // Assess
+    expect(result).toBe('signature_mismatch');
+  });
+
+  it('rejects a malleated signature (S + L, same R) that a lenient Ed25519 verifier would accept', () => {
+    // Prepare: the group order L of edwards25519, little-endian S
+    const order = 2n ** 252n + 27742317777372353535851937790883648493n;
+    const signature = Buffer.from(signA().slice('v1a,'.length), 'base64');
+    const s = BigInt(`0x${Buffer.from(signature.subarray(32)).reverse().toString('hex')}`) + order;
+    const malleated = Buffer.concat([
+      signature.subarray(0, 32),
+      Buffer.from(s.toString(16).padStart(64, '0'), 'hex').reverse(),
+    ]);
+
+    // Act
+    const result = verify(headers(`v1a,${malleated.toString('base64')}`), PAYLOAD, [pair.verifying]);
+
+    // Assess
+    expect(malleated.equals(signature)).toBe(false);
+    expect(result).toBe('signature_mismatch');
+  });
+
+  it.each([
+    ['301 s in the past', -301, 'stale_timestamp'],
+    ['301 s in the future', 301, 'stale_timestamp'],
+    ['299 s in the past', -299, 'accepted'],
+    ['299 s in the future', 299, 'accepted'],
+  ])('answers a v1a timestamp %s with %s', (_, offset, expected) => {
+    // Prepare
+    const timestamp = NOW_SECONDS + offset;
+
+    // Act
+    const result = verify(headers(signA(PAYLOAD, pair, timestamp), timestamp), PAYLOAD, [pair.verifying]);
+
+    // Assess
+    expect(result).toBe(expected);
+  });
+
+  const valid = signA().slice('v1a,'.length);
+  it.each([
+    ['87 base64 characters', `v1a,${valid.slice(0, 87)}`],
+    ['base64 without padding', `v1a,${valid.replace(/=+$/, '')}`],
+    ['base64url characters', `v1a,${valid.slice(0, 84)}-_==`],
+    ['a non-canonical spelling of the right bytes', `v1a,${nonCanonicalBase64(valid)}`],
+    ['the signature in hex', `v1a,${Buffer.from(valid, 'base64').toString('hex')}`],
+    ['a 32-byte value', `v1a,${randomBytes(32).toString('base64')}`],
+    ['an empty value', 'v1a,'],
+  ])('rejects a v1a entry with %s as malformed_signature', (_, signature) => {
+    // Act
+    const result = verify(headers(signature), PAYLOAD, [pair.verifying]);
+
+    // Assess
+    expect(result).toBe('malformed_signature');
+  });
+
+  it('accepts up to five v1a signatures and rejects six, even when one is valid', () => {
+    // Prepare
+    const decoys = [1, 2, 3, 4, 5].map(() => signA(PAYLOAD, ed25519Pair()));
+
+    // Act
+    const five = verify(headers([...decoys.slice(0, 4), signA()].join(' ')), PAYLOAD, [pair.verifying]);
+    const six = verify(headers([...decoys, signA()].join(' ')), PAYLOAD, [pair.verifying]);
+
+    // Assess
+    expect([five, six]).toEqual(['accepted', 'malformed_signature']);
+  });
+
+  it.each([
+    ['a whsk_ private key', `whsk_${randomBytes(32).toString('base64')}`, 'only the whpk_ public key'],
+    ['a whpk_ key of 31 bytes', `whpk_${randomBytes(31).toString('base64')}`, '32-byte Ed25519 public key'],
+    ['a whpk_ key in base64url', `whpk_${'-'.repeat(43)}=`, '32-byte Ed25519 public key'],
+  ])('fails closed with a configuration error when a secret is %s', (_, secret, message) => {
+    // Act
+    const run = () => verifyStandardWebhooks(signedRequest(headers(signA()), PAYLOAD, [secret]));
+
+    // Assess
+    expect(run).toThrow(message);
+    expect(run).not.toThrow(SignatureVerificationError);
+  });
+
+  it('rejects any single-byte change of a v1a-signed body (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 200 }),
+        fc.nat(),
+        fc.integer({ min: 1, max: 255 }),
+        (bytes, index, mask) => {
+          // Prepare
+          const body = Buffer.from(bytes);
+          const signed = headers(signA(body));
+
+          // Act
+          const result = verify(signed, mutateByte(body, index, mask), [pair.verifying]);
+
+          // Assess
+          expect(verify(signed, body, [pair.verifying])).toBe('accepted');
+          expect(result).toBe('signature_mismatch');
         },
       ),
       { numRuns: 100 },

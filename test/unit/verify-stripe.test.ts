@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import Stripe from 'stripe';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { SignatureVerificationError } from '../../functions/verify/index.js';
+import { RequestHeaders, SignatureVerificationError } from '../../functions/verify/index.js';
 import { verifyStripe } from '../../functions/verify/stripe.js';
 import { fixtureText } from './support/lambda.js';
 import { mutateByte, NOW_SECONDS, outcome, signedRequest } from './support/signed-request.js';
@@ -404,5 +404,28 @@ describe('verifyStripe cross-checked with stripe.webhooks.constructEvent', () =>
     // Assess
     expect(hexOf(payload, SECRET)).toBe(expected);
     expect(result).toBe('accepted');
+  });
+});
+
+describe('verifyStripe, on headers joined by a proxy', () => {
+  it('rejects two Stripe-Signature headers joined with a comma and a space into one', () => {
+    // Prepare
+    const body = Buffer.from('{"id":"evt_joined"}');
+    const secret = 'whsec_joined_headers_test_secret';
+    const now = 1_763_726_400;
+    const header = `t=${now},v1=${createHmac('sha256', secret).update(`${now}.`).update(body).digest('hex')}`;
+    const request = {
+      headers: new RequestHeaders({ 'stripe-signature': [`${header}, ${header}`] }),
+      body,
+      secrets: [secret],
+      nowSeconds: now,
+      toleranceSeconds: 300,
+    };
+
+    // Act
+    const run = () => verifyStripe(request);
+
+    // Assess
+    expect(run).toThrow(expect.objectContaining({ reason: 'malformed_signature' }));
   });
 });

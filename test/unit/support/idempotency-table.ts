@@ -70,11 +70,12 @@ export function fakeIdempotencyTable(
 }
 
 /** A COMPLETED idempotency record holding `data`, valid for another day. */
-export function completedItem(id: string, data: unknown): Item {
+export function completedItem(id: string, data: unknown, attributes: Record<string, unknown> = {}): Item {
   return marshall({
     id,
     status: 'COMPLETED',
     expiration: Math.floor(Date.now() / 1000) + 86_400,
     data,
+    ...attributes,
   });
 }

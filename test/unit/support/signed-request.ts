@@ -10,6 +10,7 @@ export function signedRequest(
   body: string | Buffer,
   secrets: readonly string[],
   nowSeconds = NOW_SECONDS,
+  query?: Record<string, string>,
 ): SignedRequest {
   return {
     headers: new RequestHeaders(
@@ -21,6 +22,7 @@ export function signedRequest(
     secrets,
     nowSeconds,
     toleranceSeconds: TOLERANCE_SECONDS,
+    ...(query ? { query } : {}),
   };
 }
 
@@ -42,4 +44,17 @@ export function mutateByte(bytes: Buffer, index: number, mask: number): Buffer {
   const copy = Buffer.from(bytes);
   copy[index % copy.length] = (copy[index % copy.length] ?? 0) ^ mask;
   return copy;
+}
+
+const BASE64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/**
+ * The same bytes in padded base64 with an unused low bit of the last character set: a non-canonical
+ * spelling that Node decodes to the very same bytes.
+ */
+export function nonCanonicalBase64(base64: string): string {
+  const last = base64.replace(/=+$/, '').length - 1;
+  const index = BASE64_ALPHABET.indexOf(base64.charAt(last));
+  if (!base64.endsWith('=') || index < 0) throw new Error('only padded base64 has unused bits');
+  return `${base64.slice(0, last)}${BASE64_ALPHABET[index | 1]}${base64.slice(last + 1)}`;
 }
