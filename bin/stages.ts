@@ -60,5 +60,7 @@ export const STAGES: Record<string, HubSettings> = {
     },
     throttling: { rateLimit: 10_000, burstLimit: 5000 },
     redelivery: { baseSeconds: 1, capSeconds: 4 },
+    // Short, so a rotation shows locally within seconds.
+    secretCacheSeconds: 2,
   },
 };

@@ -64,6 +64,11 @@ export interface HubSettings {
    */
   readonly waf?: WafSettings;
   /**
+   * How long the ingest function caches a signing secret, seconds: a rotation takes effect after at most this.
+   * @default 300
+   */
+  readonly secretCacheSeconds?: number;
+  /**
    * Redelivery backoff of failed queue records, seconds: first delay and cap (see `redeliveryDelaySeconds`).
    * @default { baseSeconds: 10, capSeconds: 900 }
    */

@@ -1,5 +1,6 @@
-import { Stack } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import type * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import type { MapperName } from '../functions/sources.js';
@@ -35,6 +36,15 @@ export class Inbox extends QueueWorker {
       },
     });
     props.bus.grantPutEventsTo(this.worker);
-    props.payloads.grantRead(this.worker);
+    iam.Grant.addToPrincipal({
+      grantee: this.worker,
+      actions: ['s3:GetObject'],
+      resourceArns: [props.payloads.arnForObjects('*')],
+    });
+    Validations.of(this.worker).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::<PayloadsBucket1715615A.Arn>/*]',
+      reason:
+        'Claim-checked bodies have generated keys; the grant is GetObject only, on the payload bucket only.',
+    });
   }
 }

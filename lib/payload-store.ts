@@ -22,7 +22,8 @@ export class PayloadStore extends Construct {
     });
     Validations.of(this.bucket).acknowledge({
       id: 'AwsSolutions-S1',
-      reason: 'Only the hub functions read and write it; enable CloudTrail S3 data events where access must be audited.',
+      reason:
+        'Only the hub functions read and write it; enable CloudTrail S3 data events where access must be audited.',
     });
   }
 }

@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { DetailType, GITHUB_DETAIL_TYPE_PREFIX } from '../functions/contracts.js';
 import { Alarms } from './alarms.js';
@@ -34,7 +34,9 @@ export class SwitchyardStack extends Stack {
       idempotency,
       redelivery,
       payloads: payloads.bucket,
-      mappers: Object.fromEntries(settings.sources.flatMap((source) => (source.mapper ? [[source.name, source.mapper]] : []))),
+      mappers: Object.fromEntries(
+        settings.sources.flatMap((source) => (source.mapper ? [[source.name, source.mapper]] : [])),
+      ),
     });
     const ingress = new WebhookIngress(this, 'Ingress', {
       sources: settings.sources,
@@ -42,6 +44,9 @@ export class SwitchyardStack extends Stack {
       payloads: payloads.bucket,
       ...(settings.throttling ? { throttling: settings.throttling } : {}),
       ...(settings.waf ? { waf: settings.waf } : {}),
+      ...(settings.secretCacheSeconds
+        ? { secretCacheTtl: Duration.seconds(settings.secretCacheSeconds) }
+        : {}),
     });
 
     const orderPaid = new OrderPaidFlow(this, 'OrderPaidFlow', {

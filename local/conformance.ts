@@ -687,7 +687,8 @@ const apiStage: Checker = async ({ physicalId, props, clients }) => {
       property: `MethodSettings[${key}]`,
       expected: shape((name) => s[name]),
       actual: from(stage, (st) => {
-        const current = st.methodSettings?.[key];
+        // AWS keys a method's settings `~1items/GET`; MiniStack 1.5.33 keeps the leading slash.
+        const current = st.methodSettings?.[key] ?? st.methodSettings?.[`/${key}`];
         return current ? shape((_, field) => (current as Json)[field]) : ABSENT;
       }),
       patch: update(set.map((name) => [`/${key}/${METHOD_SETTING_FIELDS[name]?.[1]}`, s[name]])),

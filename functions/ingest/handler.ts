@@ -42,8 +42,8 @@ const sources = jsonEnv('SOURCES', IngestSources);
 const queueUrl = requiredEnv('INBOX_QUEUE_URL');
 const payloadBucket = requiredEnv('PAYLOAD_BUCKET_NAME');
 
-/** Signing secrets are cached this long, seconds: one Secrets Manager call per source per 5 minutes. */
-const SECRET_MAX_AGE_SECONDS = 300;
+/** How long signing secrets are cached, seconds (one Secrets Manager call per source per period). */
+const secretMaxAgeSeconds = Number(requiredEnv('SECRET_CACHE_SECONDS'));
 /**
  * Largest inbox message, bytes, before the body goes to S3 instead (claim check). SQS takes up to 1 MiB
  * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html); 256 KiB
@@ -86,7 +86,7 @@ async function receive(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResu
 
   let activeSecrets: string[];
   try {
-    const value = await secrets.get(source.secretArn, { maxAge: SECRET_MAX_AGE_SECONDS });
+    const value = await secrets.get(source.secretArn, { maxAge: secretMaxAgeSeconds });
     activeSecrets = parseSigningSecrets(typeof value === 'string' ? value : undefined, Date.now());
   } catch (error) {
     logger.error('signing secret unavailable', { errorName: (error as Error).name });

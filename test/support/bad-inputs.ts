@@ -37,7 +37,12 @@ export interface BadInputRow {
   build(context: RowContext): Promise<BadInputRequest>;
   /** The event key of the request, for rows whose event is stored (`source:eventId`). */
   eventKey(context: RowContext): string;
-  expected: { status: number; stored: boolean };
+  expected: {
+    status: number;
+    stored: boolean;
+    /** A refusal a gateway in front of the function may answer instead (through the wire only). */
+    orGatewayStatus?: number;
+  };
 }
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures');
@@ -273,7 +278,8 @@ export const BAD_INPUT_ROWS: BadInputRow[] = [
   stripeRow('B14b', 'the signature header sent twice', rejected, (request) =>
     withHeaders(request, { 'stripe-signature': [stripeSignature(request), stripeSignature(request)] }),
   ),
-  stripeRow('B16a', '1,000 v1 entries', rejected, (request) =>
+  // ~66 KB of header: API Gateway (10 KB of headers) or the emulator's HTTP server refuses it first.
+  stripeRow('B16a', '1,000 v1 entries', { ...rejected, orGatewayStatus: 431 }, (request) =>
     withHeaders(request, {
       'stripe-signature': `t=${tOf(request)},${Array.from({ length: 1000 }, () => `v1=${v1Of(request)}`).join(',')}`,
     }),
