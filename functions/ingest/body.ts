@@ -92,16 +92,16 @@ function checkNumber(literal: string): void {
   }
 }
 
-/** Characters SQS refuses in a message (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html). */
-const NOT_SQS_SAFE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
+/**
+ * Characters SQS refuses that `JSON.stringify` leaves as they are (it escapes U+0000–U+001F already)
+ * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html).
+ */
+const NOT_SQS_SAFE = /[\uFFFE\uFFFF]/g;
 
 /**
- * JSON text of `value` that SQS accepts: `JSON.stringify` escapes control characters but not U+FFFE/U+FFFF,
- * which SQS rejects; those can only occur inside strings, where `\uXXXX` escapes keep the JSON identical.
+ * JSON text of `value` that SQS accepts: U+FFFE and U+FFFF can only occur inside strings, where `\uXXXX`
+ * escapes keep the JSON value identical.
  */
 export function toSqsSafeJson(value: unknown): string {
-  return JSON.stringify(value).replace(
-    NOT_SQS_SAFE,
-    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  return JSON.stringify(value).replace(NOT_SQS_SAFE, (char) => `\\u${char.charCodeAt(0).toString(16)}`);
 }

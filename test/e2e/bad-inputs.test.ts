@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { signingSecretOutputId } from '../../lib/switchyard-stack.js';
 import { signWebhook } from '../../local/signing.js';
@@ -122,10 +125,12 @@ describe('the webhook endpoint, on the bad-input table, through the wire', () =>
       const events = await published(`bulk:${delivery}`);
       return events.length > 0 ? events : undefined;
     });
-    const bodyRef = (event?.detail as { bodyRef?: { bucket: string; key: string; bytes: number } }).bodyRef;
-    expect(bodyRef?.bytes).toBe(4_500_000);
-    const { GetObjectCommand } = await import('@aws-sdk/client-s3');
-    const object = await aws().s3.send(new GetObjectCommand({ Bucket: bodyRef?.bucket, Key: bodyRef?.key }));
+    const bodyRef = (event?.detail ?? {}) as { bodyRef?: { bucket: string; key: string; bytes: number } };
+    expect(bodyRef.bodyRef).toBeDefined();
+    expect(bodyRef.bodyRef?.bytes).toBe(4_500_000);
+    const object = await aws().s3.send(
+      new GetObjectCommand({ Bucket: bodyRef.bodyRef?.bucket, Key: bodyRef.bodyRef?.key }),
+    );
     expect(await object.Body?.transformToString()).toBe(body);
   });
 
@@ -145,11 +150,7 @@ describe('the webhook endpoint, on the bad-input table, through the wire', () =>
   it('accepts both secrets during a rotation, and only the new one after the overlap ends (B15)', async () => {
     // Prepare: the `rotating` source (Stripe scheme) gets a rotation whose overlap ends in 20 s
     const secretId = (
-      await aws().cloudformation.send(
-        new (
-          await import('@aws-sdk/client-cloudformation')
-        ).DescribeStacksCommand({ StackName: 'Switchyard' }),
-      )
+      await aws().cloudformation.send(new DescribeStacksCommand({ StackName: 'Switchyard' }))
     ).Stacks?.[0]?.Outputs?.find(
       (output) => output.OutputKey === signingSecretOutputId('rotating'),
     )?.OutputValue;
@@ -229,7 +230,6 @@ describe('the webhook endpoint, on the bad-input table, through the wire', () =>
     // Assess
     expect(response.status).toBe(202);
     const deadLetters = await physicalId('AWS::SQS::Queue', 'InboxQueueDeadLetterQueue');
-    const { ReceiveMessageCommand } = await import('@aws-sdk/client-sqs');
     await eventually(
       'the second body in the inbox DLQ',
       async () => {

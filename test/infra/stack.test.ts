@@ -323,7 +323,8 @@ describe('SwitchyardStack', () => {
         .filter(([id]) => id.startsWith(rolePrefix))
         .flatMap(
           ([, policy]) =>
-            (policy.Properties?.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement,
+            ((policy.Properties?.PolicyDocument ?? {}) as { Statement?: Record<string, unknown>[] })
+              .Statement ?? [],
         )
         .filter((statement) => JSON.stringify(statement.Resource).includes(bucketId))
         .flatMap((statement) => [statement.Action].flat());
