@@ -1,6 +1,7 @@
 import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -33,6 +34,7 @@ export function awsClients(endpoint: string) {
     apigateway: new APIGatewayClient(config),
     cloudformation: new CloudFormationClient(config),
     cloudwatch: new CloudWatchClient(config),
+    logs: new CloudWatchLogsClient(config),
     dynamodb: new DynamoDBClient(config),
     eventbridge: new EventBridgeClient(config),
     lambda: new LambdaClient(config),
