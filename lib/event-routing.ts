@@ -2,7 +2,6 @@ import { Duration, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 
 /**
@@ -41,15 +40,6 @@ export class EventRouting extends Construct {
       id: 'AwsSolutions-SQS3',
       reason: 'This queue is the dead-letter queue of the rule targets; it is watched by an alarm.',
     });
-  }
-
-  /** Starts `stateMachine` for each matching event; the execution input is the whole EventBridge event. */
-  routeToFlow(id: string, match: RouteMatch, stateMachine: sfn.IStateMachine): events.Rule {
-    return this.rule(
-      id,
-      match,
-      new targets.SfnStateMachine(stateMachine, { deadLetterQueue: this.deadLetterQueue, ...TARGET_RETRY }),
-    );
   }
 
   /** Sends each matching event (the whole EventBridge event, as JSON) to `queue`. */

@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { DetailType, EVENT_SOURCE_PREFIX } from '../functions/contracts.js';
 import type { SystemsSettings } from './config.js';
 import type { IdempotencyStore } from './idempotency-store.js';
+import { QueueWorker } from './queue-worker.js';
 import { ServiceFunction } from './service-function.js';
 
 export interface OrderPaidFlowProps {
@@ -14,6 +15,8 @@ export interface OrderPaidFlowProps {
   readonly idempotency: IdempotencyStore;
   /** The bus `flow.failed` is put on. */
   readonly bus: events.IEventBus;
+  /** Redelivery backoff of failed starts, seconds. */
+  readonly redelivery: { readonly baseSeconds: number; readonly capSeconds: number };
 }
 
 /** Error names a step throws for failures worth retrying (see functions/connectors/http.ts). */
@@ -29,7 +32,8 @@ const LAMBDA_SERVICE_ERRORS = [
 export const FLOW_EVENT_SOURCE = `${EVENT_SOURCE_PREFIX}flows`;
 
 /**
- * The order-paid flow, a Standard state machine started by `order.paid`:
+ * The order-paid flow, a Standard state machine started by `order.paid` through its starter (a queue and a
+ * function that names each execution after the event key, so one event is one execution):
  * create the invoice (accounting) → update the customer (CRM) → send the receipt (email platform).
  * Transient step errors retry with capped exponential backoff and full jitter; a step that fails for good
  * runs the compensations of the steps before it in reverse (the CRM step failing voids the invoice), puts
@@ -39,6 +43,8 @@ export const FLOW_EVENT_SOURCE = `${EVENT_SOURCE_PREFIX}flows`;
 export class OrderPaidFlow extends Construct {
   readonly stateMachine: sfn.StateMachine;
   readonly steps: ServiceFunction[] = [];
+  /** Route `order.paid` to `starter.queue.queue`. */
+  readonly starter: QueueWorker;
 
   constructor(scope: Construct, id: string, props: OrderPaidFlowProps) {
     super(scope, id);
@@ -152,6 +158,14 @@ export class OrderPaidFlow extends Construct {
         includeExecutionData: false,
       },
     });
+    this.starter = new QueueWorker(this, 'Starter', {
+      entry: 'flow-starter/handler.ts',
+      serviceName: 'order-paid-starter',
+      redelivery: props.redelivery,
+      environment: { STATE_MACHINE_ARN: this.stateMachine.stateMachineArn },
+    });
+    this.stateMachine.grantStartExecution(this.starter.worker);
+
     Validations.of(this.stateMachine).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'X-Ray tracing and CloudWatch Logs delivery actions support no resource-level permissions.',

@@ -9,7 +9,11 @@ export interface QueueWorkerProps {
   readonly entry: string;
   /** Powertools service name. */
   readonly serviceName: string;
-  readonly idempotency: IdempotencyStore;
+  /**
+   * The idempotency table the worker keeps its deduplication records in.
+   * @default none: the worker keeps no records
+   */
+  readonly idempotency?: IdempotencyStore;
   /** Redelivery backoff of failed records, seconds. */
   readonly redelivery: { readonly baseSeconds: number; readonly capSeconds: number };
   /**
@@ -25,7 +29,7 @@ export interface QueueWorkerProps {
 
 /**
  * A durable queue (with its dead-letter queue) and the function that consumes it in batches, reporting
- * failures per record, with read/write access to the idempotency table for its deduplication records.
+ * failures per record, with read/write access to the idempotency table when it keeps deduplication records.
  */
 export class QueueWorker extends Construct {
   readonly queue: DurableQueue;
@@ -39,9 +43,12 @@ export class QueueWorker extends Construct {
       entry: props.entry,
       serviceName: props.serviceName,
       timeout,
-      environment: { IDEMPOTENCY_TABLE_NAME: props.idempotency.table.tableName, ...props.environment },
+      environment: {
+        ...(props.idempotency ? { IDEMPOTENCY_TABLE_NAME: props.idempotency.table.tableName } : {}),
+        ...props.environment,
+      },
     });
     this.queue.addConsumer(this.worker, props.redelivery);
-    props.idempotency.table.grantReadWriteData(this.worker);
+    props.idempotency?.table.grantReadWriteData(this.worker);
   }
 }

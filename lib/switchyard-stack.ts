@@ -53,8 +53,13 @@ export class SwitchyardStack extends Stack {
       systems: settings.systems,
       idempotency,
       bus: routing.bus,
+      redelivery,
     });
-    routing.routeToFlow('OrderPaidRoute', { detailTypes: [DetailType.OrderPaid] }, orderPaid.stateMachine);
+    routing.routeToQueue(
+      'OrderPaidRoute',
+      { detailTypes: [DetailType.OrderPaid] },
+      orderPaid.starter.queue.queue,
+    );
 
     const emailSync = new EmailSync(this, 'EmailSync', {
       emailBaseUrl: settings.systems.email,
@@ -86,6 +91,11 @@ export class SwitchyardStack extends Stack {
       'The email-sync dead-letter queue',
     );
     alarms.watchDeadLetterQueue('AuditDeadLetters', audit.deadLetterQueue, 'The audit dead-letter queue');
+    alarms.watchDeadLetterQueue(
+      'OrderPaidStartDeadLetters',
+      orderPaid.starter.queue.deadLetterQueue,
+      'The order-paid flow start dead-letter queue',
+    );
     alarms.watchDeadLetterQueue(
       'RoutingDeadLetters',
       routing.deadLetterQueue,

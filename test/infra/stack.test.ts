@@ -73,7 +73,7 @@ describe('SwitchyardStack', () => {
 
   it('reports batch item failures on every event source mapping', () => {
     const mappings = ofType('AWS::Lambda::EventSourceMapping');
-    expect(mappings.length).toBe(2);
+    expect(mappings.length).toBe(3);
     for (const [id, mapping] of mappings) {
       expect(mapping.Properties?.FunctionResponseTypes, id).toEqual(['ReportBatchItemFailures']);
     }
@@ -404,5 +404,24 @@ describe('SwitchyardStack', () => {
     expect(() => synthesize({ ...base, sources: [{ name: 'Bad_Name', scheme: 'github' }] })).toThrow(
       /source name/,
     );
+  });
+
+  it('starts the order-paid flow through a starter that may only start that state machine', () => {
+    const machine = ofType('AWS::StepFunctions::StateMachine')[0]?.[0] ?? '';
+    const starterStatements = ofType('AWS::IAM::Policy')
+      .filter(([id]) => id.startsWith('OrderPaidFlowStarterWorker'))
+      .flatMap(
+        ([, policy]) =>
+          ((policy.Properties?.PolicyDocument ?? {}) as { Statement?: Record<string, unknown>[] })
+            .Statement ?? [],
+      );
+    expect(starterStatements).toContainEqual(
+      expect.objectContaining({ Action: 'states:StartExecution', Resource: { Ref: machine } }),
+    );
+    const route = ofType('AWS::Events::Rule').find(([, rule]) =>
+      JSON.stringify(rule.Properties?.EventPattern).includes('order.paid'),
+    );
+    const target = (route?.[1].Properties?.Targets as { Arn: unknown }[] | undefined)?.[0];
+    expect(JSON.stringify(target?.Arn)).toContain('OrderPaidFlowStarterQueue');
   });
 });
