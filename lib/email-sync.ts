@@ -1,4 +1,5 @@
 import type { Construct } from 'constructs';
+import type { EntityVersions } from './entity-versions.js';
 import type { IdempotencyStore } from './idempotency-store.js';
 import { QueueWorker } from './queue-worker.js';
 
@@ -6,13 +7,16 @@ export interface EmailSyncProps {
   /** Base URL of the email platform's API. */
   readonly emailBaseUrl: string;
   readonly idempotency: IdempotencyStore;
+  /** Where the last applied version of each contact is kept (last writer wins). */
+  readonly versions: EntityVersions;
   /** Redelivery backoff of failed records, seconds. */
   readonly redelivery: { readonly baseSeconds: number; readonly capSeconds: number };
 }
 
 /**
  * Keeps the email platform's subscribers in step with CRM contacts: a queue of canonical contact events
- * (with its dead-letter queue) and the consumer that subscribes, updates or unsubscribes.
+ * (with its dead-letter queue) and the consumer that subscribes, updates or unsubscribes, skipping an update
+ * older than one already applied.
  */
 export class EmailSync extends QueueWorker {
   constructor(scope: Construct, id: string, props: EmailSyncProps) {
@@ -21,7 +25,11 @@ export class EmailSync extends QueueWorker {
       serviceName: 'email-sync',
       idempotency: props.idempotency,
       redelivery: props.redelivery,
-      environment: { DOWNSTREAM_BASE_URL: props.emailBaseUrl },
+      environment: {
+        DOWNSTREAM_BASE_URL: props.emailBaseUrl,
+        VERSIONS_TABLE_NAME: props.versions.table.tableName,
+      },
     });
+    props.versions.table.grant(this.worker, 'dynamodb:PutItem');
   }
 }

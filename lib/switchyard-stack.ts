@@ -5,6 +5,7 @@ import { Alarms } from './alarms.js';
 import type { HubSettings } from './config.js';
 import { DurableQueue } from './durable-queue.js';
 import { EmailSync } from './email-sync.js';
+import { EntityVersions } from './entity-versions.js';
 import { EventRouting } from './event-routing.js';
 import { IdempotencyStore } from './idempotency-store.js';
 import { Inbox } from './inbox.js';
@@ -64,6 +65,7 @@ export class SwitchyardStack extends Stack {
     const emailSync = new EmailSync(this, 'EmailSync', {
       emailBaseUrl: settings.systems.email,
       idempotency,
+      versions: new EntityVersions(this, 'EntityVersions'),
       redelivery,
     });
     routing.routeToQueue(

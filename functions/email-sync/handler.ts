@@ -1,13 +1,16 @@
 /**
  * Email-sync consumer: reads canonical contact events (EventBridge events delivered to its queue) and keeps
  * the email platform's subscribers in step with the CRM: created/updated → subscribe or update, deleted →
- * unsubscribe. Each event is applied at most once (Powertools idempotency on its event key); failed records
+ * unsubscribe. Each event is applied at most once (Powertools idempotency on its event key), and never after a
+ * newer one for the same contact: the contact's `updatedAt` (the CRM's own timestamp) is recorded with a
+ * conditional write before the call, so a late, older update is skipped (last writer wins). Failed records
  * are reported individually and backed off, then dead-lettered by SQS.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { ConditionalCheckFailedException, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
@@ -16,23 +19,26 @@ import { ContactChanged, DetailType } from '../contracts.js';
 import { clientConfig } from '../shared/aws.js';
 import { requiredEnv } from '../shared/env.js';
 import { MappingError } from '../shared/errors.js';
-import { instrument, logger, tracer } from '../shared/powertools.js';
+import { instrument, logger, metrics, tracer } from '../shared/powertools.js';
 import { backOffFailedRecords } from '../shared/redelivery.js';
 
 const baseUrl = requiredEnv('DOWNSTREAM_BASE_URL');
 const queueUrl = requiredEnv('QUEUE_URL');
+const versionsTable = requiredEnv('VERSIONS_TABLE_NAME');
 const redelivery = {
   baseSeconds: Number(requiredEnv('REDELIVERY_BASE_SECONDS')),
   capSeconds: Number(requiredEnv('REDELIVERY_CAP_SECONDS')),
 };
 
 const ContactEvent = z.object({
+  source: z.string().min(1),
   'detail-type': z.enum([DetailType.ContactCreated, DetailType.ContactUpdated, DetailType.ContactDeleted]),
   detail: ContactChanged,
 });
 type ContactEvent = z.infer<typeof ContactEvent>;
 
 const sqs = tracer.captureAWSv3Client(new SQSClient(clientConfig(2000)));
+const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient(clientConfig(2000)));
 const processor = new BatchProcessor(EventType.SQS);
 const idempotency = new IdempotencyConfig({
   eventKeyJmesPath: 'detail.eventKey',
@@ -41,8 +47,37 @@ const idempotency = new IdempotencyConfig({
 });
 let context: Context | undefined;
 
+/**
+ * Records `contact.updatedAt` as the contact's applied version unless a newer one is recorded.
+ * @returns false when the event is older than what was applied (it must be skipped)
+ */
+async function claimVersion(source: string, contact: ContactChanged): Promise<boolean> {
+  try {
+    await dynamodb.send(
+      new PutItemCommand({
+        TableName: versionsTable,
+        Item: { pk: { S: `contact#${source}#${contact.contactId}` }, updatedAt: { S: contact.updatedAt } },
+        // ISO 8601 UTC timestamps of one format order as strings; equal means a retry of the same update.
+        ConditionExpression: 'attribute_not_exists(pk) OR updatedAt <= :updatedAt',
+        ExpressionAttributeValues: { ':updatedAt': { S: contact.updatedAt } },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}
+
 const applyOnce = makeIdempotent(
   async (event: ContactEvent) => {
+    if (!(await claimVersion(event.source, event.detail))) {
+      logger.info('older than the applied version of the contact; skipped', {
+        updatedAt: event.detail.updatedAt,
+      });
+      metrics.addMetric('StaleEventSkipped', MetricUnit.Count, 1);
+      return { applied: false };
+    }
     const call = {
       baseUrl,
       remainingTimeMs: context?.getRemainingTimeInMillis() ?? 10_000,

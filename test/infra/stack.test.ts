@@ -424,4 +424,21 @@ describe('SwitchyardStack', () => {
     const target = (route?.[1].Properties?.Targets as { Arn: unknown }[] | undefined)?.[0];
     expect(JSON.stringify(target?.Arn)).toContain('OrderPaidFlowStarterQueue');
   });
+
+  it('keeps contact versions in a retained table the email-sync consumer may only put to', () => {
+    const versions = ofType('AWS::DynamoDB::GlobalTable').find(([id]) => id.startsWith('EntityVersions'));
+    expect(versions?.[1]).toMatchObject({
+      DeletionPolicy: 'Retain',
+      Properties: { KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }] },
+    });
+    const statements = ofType('AWS::IAM::Policy')
+      .filter(([id]) => id.startsWith('EmailSyncWorker'))
+      .flatMap(
+        ([, policy]) =>
+          ((policy.Properties?.PolicyDocument ?? {}) as { Statement?: Record<string, unknown>[] })
+            .Statement ?? [],
+      )
+      .filter((statement) => JSON.stringify(statement.Resource).includes(versions?.[0] ?? '-'));
+    expect(statements.map((statement) => statement.Action)).toEqual(['dynamodb:PutItem']);
+  });
 });

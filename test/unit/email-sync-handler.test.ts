@@ -1,4 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { ChangeMessageVisibilityBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -25,6 +25,23 @@ const contact = {
   lastName: 'Johnson',
   updatedAt: '2026-11-21T09:30:00.000Z',
 };
+
+const VERSIONS_TABLE = 'switchyard-versions';
+/** The versions table, in memory: contact key → applied `updatedAt`. */
+const versions = new Map<string, string>();
+
+/** PutItem on the versions table, with the condition the handler sends. */
+function claimVersion(input: { Item: Record<string, { S?: string }>; ConditionExpression?: string }) {
+  expect(input.ConditionExpression).toBe('attribute_not_exists(pk) OR updatedAt <= :updatedAt');
+  const key = input.Item.pk?.S ?? '';
+  const updatedAt = input.Item.updatedAt?.S ?? '';
+  const applied = versions.get(key);
+  if (applied !== undefined && !(applied <= updatedAt)) {
+    throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+  }
+  versions.set(key, updatedAt);
+  return {};
+}
 
 /** An EventBridge event as the rule delivers it to the email-sync queue. */
 function busEvent(detailType: string, detail: Record<string, unknown> = contact): string {
@@ -60,6 +77,7 @@ describe('email-sync handler', () => {
     vi.stubEnv('DOWNSTREAM_BASE_URL', server.baseUrl);
     vi.stubEnv('QUEUE_URL', QUEUE_URL);
     vi.stubEnv('IDEMPOTENCY_TABLE_NAME', 'switchyard-idempotency');
+    vi.stubEnv('VERSIONS_TABLE_NAME', VERSIONS_TABLE);
     vi.stubEnv('REDELIVERY_BASE_SECONDS', '5');
     vi.stubEnv('REDELIVERY_CAP_SECONDS', '300');
     vi.stubEnv('AWS_REGION', 'eu-west-1');
@@ -69,6 +87,8 @@ describe('email-sync handler', () => {
     dynamoMock.reset();
     sqsMock.reset();
     table = fakeIdempotencyTable(dynamoMock);
+    versions.clear();
+    dynamoMock.on(PutItemCommand, { TableName: VERSIONS_TABLE }).callsFake(claimVersion);
     sqsMock.on(ChangeMessageVisibilityBatchCommand).resolves({});
     logs = captureLogs();
     vi.resetModules();
@@ -190,5 +210,37 @@ describe('email-sync handler', () => {
     // Assess
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'late' }]);
     expect(server.requests).toHaveLength(0);
+  });
+
+  it('skips an update older than one already applied to the contact, whatever order they arrive in (F15)', async () => {
+    // Prepare: v2 (newer) arrives before v1 (older), then the deletion v3, then a late v2 copy of another event
+    const at = (minute: number) => `2026-11-21T09:${String(minute).padStart(2, '0')}:00.000Z`;
+    const event = (key: string, detailType: string, minute: number) =>
+      sqsRecord(busEvent(detailType, { ...contact, eventKey: key, updatedAt: at(minute) }));
+
+    // Act
+    await handler(sqsEvent([event('crm:v2', 'contact.updated', 32)]), lambdaContext());
+    await handler(sqsEvent([event('crm:v1', 'contact.created', 30)]), lambdaContext());
+    await handler(sqsEvent([event('crm:v3', 'contact.deleted', 40)]), lambdaContext());
+    const late = await handler(sqsEvent([event('crm:v2b', 'contact.updated', 35)]), lambdaContext());
+
+    // Assess: only v2 and v3 reached the email platform, in that order; the late ones were skipped, not failed
+    expect(server.requests.map((request) => request.method)).toEqual(['PUT', 'DELETE']);
+    expect(late).toEqual({ batchItemFailures: [] });
+    expect(versions.get(`contact#switchyard.crm#${contact.contactId}`)).toBe(at(40));
+  });
+
+  it('applies a retry of the same update (equal timestamp) after its first attempt failed', async () => {
+    // Prepare
+    respond = (_request, response) => json(response, 503);
+    await handler(sqsEvent([sqsRecord(busEvent('contact.updated'))]), lambdaContext());
+    respond = (_request, response) => json(response, 200, { status: 'subscribed' });
+
+    // Act
+    const retry = await handler(sqsEvent([sqsRecord(busEvent('contact.updated'))]), lambdaContext());
+
+    // Assess
+    expect(retry).toEqual({ batchItemFailures: [] });
+    expect(server.requests).toHaveLength(2);
   });
 });
