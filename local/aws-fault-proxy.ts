@@ -92,6 +92,7 @@ interface BatchSplit {
 }
 
 const MESSAGE = 'injected fault';
+const REST: Identity = { service: 'unknown', operation: '', names: [], protocol: 'rest' };
 const MAX_CALLS = 10_000;
 const ALIASES: Record<string, string> = {
   eventbridge: 'events',
@@ -152,7 +153,11 @@ const sqsBatch = (input: Json, count: number, code: string): BatchSplit => {
   const rest = entries.slice(count);
   return {
     rest: rest.length > 0 ? { ...input, Entries: rest } : undefined,
-    merge: (output) => ({ ...output, Successful: list(output.Successful), Failed: [...failed, ...list(output.Failed)] }),
+    merge: (output) => ({
+      ...output,
+      Successful: list(output.Successful),
+      Failed: [...failed, ...list(output.Failed)],
+    }),
   };
 };
 
@@ -189,7 +194,8 @@ const BATCHES: Record<string, (input: Json, count: number, code: string) => Batc
       rest: Object.keys(rest).length > 0 ? { ...input, RequestItems: rest } : undefined,
       merge: (output) => {
         const merged: Json = { ...(isObject(output.UnprocessedItems) ? output.UnprocessedItems : {}) };
-        for (const [table, failed] of Object.entries(unprocessed)) merged[table] = [...failed, ...list(merged[table])];
+        for (const [table, failed] of Object.entries(unprocessed))
+          merged[table] = [...failed, ...list(merged[table])];
         return { ...output, UnprocessedItems: merged };
       },
     };
@@ -199,7 +205,8 @@ const BATCHES: Record<string, (input: Json, count: number, code: string) => Batc
 /** The service, operation and protocol of a request; `body` is its form body when it has one. */
 function identify(req: IncomingMessage, url: URL, body: Buffer | undefined): Identity {
   const credential =
-    /Credential=([^,\s]+)/.exec(req.headers.authorization ?? '')?.[1] ?? url.searchParams.get('X-Amz-Credential');
+    /Credential=([^,\s]+)/.exec(req.headers.authorization ?? '')?.[1] ??
+    url.searchParams.get('X-Amz-Credential');
   const scope = credential?.split('/') ?? [];
   const service = scope.at(-1) === 'aws4_request' ? (scope.at(-2) ?? 'unknown') : 'unknown';
   const method = req.method ?? 'GET';
@@ -209,7 +216,8 @@ function identify(req: IncomingMessage, url: URL, body: Buffer | undefined): Ide
     return { service, operation, names: [operation], protocol: 'json' };
   }
   const action =
-    url.searchParams.get('Action') ?? (body ? new URLSearchParams(body.toString('utf8')).get('Action') : null);
+    url.searchParams.get('Action') ??
+    (body ? new URLSearchParams(body.toString('utf8')).get('Action') : null);
   if (action) return { service, operation: action, names: [action], protocol: 'query' };
   const xId = url.searchParams.get('x-id');
   return {
@@ -236,7 +244,10 @@ function parseSpec(raw: string): { spec: AwsFaultSpec } | { error: string } {
   }
   if (value.service === undefined) return { error: 'service is required' };
   const spec = { ...value, service: normalizeService(value.service as string) } as AwsFaultSpec;
-  if (spec.drop && (spec.status !== undefined || spec.errorCode !== undefined || spec.failEntries !== undefined))
+  if (
+    spec.drop &&
+    (spec.status !== undefined || spec.errorCode !== undefined || spec.failEntries !== undefined)
+  )
     return { error: 'drop excludes status, errorCode and failEntries' };
   if (spec.failEntries !== undefined) {
     if (spec.status !== undefined) return { error: 'failEntries excludes status' };
@@ -249,8 +260,7 @@ function parseSpec(raw: string): { spec: AwsFaultSpec } | { error: string } {
 /** The error code and status a fault answers with on `identity`. */
 function errorOf(spec: AwsFaultSpec, identity: Identity): { code: string; status: number } {
   const code = spec.errorCode ?? (identity.protocol === 's3' ? 'InternalError' : 'InternalFailure');
-  const status =
-    spec.status ?? (THROTTLING_CODES.has(code) ? 400 : UNAVAILABLE_CODES.has(code) ? 503 : 500);
+  const status = spec.status ?? (THROTTLING_CODES.has(code) ? 400 : UNAVAILABLE_CODES.has(code) ? 503 : 500);
   return { code, status };
 }
 
@@ -316,7 +326,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
  * Starts the proxy on `host` (default 127.0.0.1) and `port` (default 0: one the OS assigns), in front of the
  * emulator at `target` (an `http:` URL such as `http://127.0.0.1:4566`).
  */
-export function startAwsFaultProxy(options: {
+export async function startAwsFaultProxy(options: {
   target: string;
   port?: number;
   host?: string;
@@ -357,24 +367,33 @@ export function startAwsFaultProxy(options: {
       items.length = 0;
       return json(res, 204);
     }
-    if (method !== 'POST' || path !== '/_faults') return json(res, 405, { error: `${method} ${path} is not supported` });
+    if (method !== 'POST' || path !== '/_faults')
+      return json(res, 405, { error: `${method} ${path} is not supported` });
     const parsed = parseSpec(raw);
     if ('error' in parsed) return json(res, 400, { error: parsed.error });
-    const fault: ActiveAwsFault = { id: String(nextId++), ...parsed.spec, remaining: parsed.spec.times ?? null };
+    const fault: ActiveAwsFault = {
+      id: String(nextId++),
+      ...parsed.spec,
+      remaining: parsed.spec.times ?? null,
+    };
     faults.push(fault);
     json(res, 201, fault);
   };
 
-  /** Sends `req` (or `body` instead of its body) to the target; `transform` rewrites a buffered 2xx answer. */
+  /**
+   * Sends `req` (with `body` instead of its own body when given) to the target and its answer back;
+   * `transform` rewrites a 2xx answer, buffered. When the target cannot be reached, answers a 502 error in
+   * the protocol of `identity`.
+   */
   const forward = (
     req: IncomingMessage,
     res: ServerResponse,
     signal: AbortSignal,
     onStatus: (status: number) => void,
-    body?: Buffer,
-    transform?: (answer: Buffer) => Buffer,
+    options: { identity?: Identity; body?: Buffer | undefined; transform?: (answer: Buffer) => Buffer } = {},
   ): Promise<void> =>
     new Promise((resolve) => {
+      const { identity, body, transform } = options;
       const headers = passedHeaders(req.rawHeaders, body ? ['content-length'] : []);
       if (body) headers.push('Content-Length', String(body.length));
       const upstream = request(
@@ -399,19 +418,36 @@ export function startAwsFaultProxy(options: {
             answer.once('error', () => resolve(void res.destroy()));
             return;
           }
-          readBody(answer).then((raw) => {
-            const rewritten = transform(raw);
-            onStatus(status);
-            const answerHeaders = passedHeaders(answer.rawHeaders, ['content-length', 'x-amz-crc32']);
-            res.writeHead(status, answer.statusMessage, [...answerHeaders, 'Content-Length', String(rewritten.length)]);
-            res.end(rewritten, resolve);
-          }, () => resolve(void res.destroy()));
+          readBody(answer).then(
+            (raw) => {
+              let rewritten: Buffer;
+              try {
+                rewritten = transform(raw);
+              } catch {
+                rewritten = raw; // not the JSON the operation answers: pass it on
+              }
+              onStatus(status);
+              const answerHeaders = passedHeaders(answer.rawHeaders, ['content-length', 'x-amz-crc32']);
+              res.writeHead(status, answer.statusMessage, [
+                ...answerHeaders,
+                'Content-Length',
+                String(rewritten.length),
+              ]);
+              res.end(rewritten, resolve);
+            },
+            () => resolve(void res.destroy()),
+          );
         },
       );
       upstream.once('error', (error) => {
         if (res.headersSent || signal.aborted) return resolve(void res.destroy());
-        const identity: Identity = { service: '', operation: '', names: [], protocol: 'rest' };
-        const reply = errorReply(req, identity, 502, 'BadGateway', `the proxy cannot reach ${target.origin}: ${error.message}`);
+        const reply = errorReply(
+          req,
+          identity ?? REST,
+          502,
+          'BadGateway',
+          `the proxy cannot reach ${target.origin}: ${error.message}`,
+        );
         onStatus(502);
         res.writeHead(502, reply.headers).end(reply.body, resolve);
       });
@@ -439,12 +475,17 @@ export function startAwsFaultProxy(options: {
       input = undefined;
     }
     const split = BATCHES[`${identity.service}.${identity.operation}`];
-    if (!isObject(input) || !split) return forward(req, res, signal, onStatus, body);
+    if (!isObject(input) || !split) return forward(req, res, signal, onStatus, { identity, body });
     const { rest, merge } = split(input, fault.failEntries ?? 0, errorOf(fault, identity).code);
     if (rest) {
-      return forward(req, res, signal, onStatus, Buffer.from(JSON.stringify(rest)), (answer) => {
+      const transform = (answer: Buffer): Buffer => {
         const output: unknown = JSON.parse(answer.toString('utf8') || '{}');
         return Buffer.from(JSON.stringify(merge(isObject(output) ? output : {})));
+      };
+      return forward(req, res, signal, onStatus, {
+        identity,
+        body: Buffer.from(JSON.stringify(rest)),
+        transform,
       });
     }
     onStatus(200);
@@ -468,7 +509,12 @@ export function startAwsFaultProxy(options: {
     const isForm = /^application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '');
     const body = isForm ? await readBody(req) : undefined;
     const identity = identify(req, url, body);
-    const call: ProxiedAwsCall = { service: identity.service, operation: identity.operation, status: null, faulted: false };
+    const call: ProxiedAwsCall = {
+      service: identity.service,
+      operation: identity.operation,
+      status: null,
+      faulted: false,
+    };
     calls.push(call);
     if (calls.length > MAX_CALLS) calls.splice(0, calls.length - MAX_CALLS);
     const onStatus = (status: number) => {
@@ -476,10 +522,12 @@ export function startAwsFaultProxy(options: {
     };
 
     const fault = takeFault(identity);
-    if (!fault) return forward(req, res, signal, onStatus, body);
+    if (!fault) return forward(req, res, signal, onStatus, { identity, body });
     call.faulted = true;
     const answersError =
-      !fault.drop && fault.failEntries === undefined && (fault.delayMs === undefined || fault.status !== undefined || fault.errorCode !== undefined);
+      !fault.drop &&
+      fault.failEntries === undefined &&
+      (fault.delayMs === undefined || fault.status !== undefined || fault.errorCode !== undefined);
     // An error answer reads the whole request first, as AWS does, so the client is not cut off mid-upload.
     const drained = answersError && !body ? readBody(req).catch(() => undefined) : undefined;
     if (fault.delayMs) {
@@ -491,7 +539,7 @@ export function startAwsFaultProxy(options: {
     }
     if (fault.drop) return void req.socket.destroy();
     if (fault.failEntries !== undefined) return failBatch(req, res, signal, call, identity, fault);
-    if (!answersError) return forward(req, res, signal, onStatus, body);
+    if (!answersError) return forward(req, res, signal, onStatus, { identity, body });
     await drained;
     const { code, status } = errorOf(fault, identity);
     const reply = errorReply(req, identity, status, code);
