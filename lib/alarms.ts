@@ -71,6 +71,11 @@ export class Alarms extends Construct {
     );
   }
 
+  /** Pages when `metric` (its own statistic and period) is above 0. */
+  watchMetric(id: string, metric: cloudwatch.IMetric, what: string, runbook: string): cloudwatch.Alarm {
+    return this.add(id, metric, what, runbook);
+  }
+
   private add(id: string, metric: cloudwatch.IMetric, what: string, runbook: string): cloudwatch.Alarm {
     const alarm = new cloudwatch.Alarm(this, id, {
       metric,

@@ -1,4 +1,5 @@
 import type { MapperName, SchemeOptions } from '../functions/sources.js';
+import type { GuardSettings } from './downstream-guards.js';
 
 /**
  * One webhook sender: its name, its signature scheme with that scheme's options (see `SchemeOptions` in
@@ -39,6 +40,13 @@ export interface SystemsSettings {
   readonly email: string;
 }
 
+/**
+ * Circuit breaker and rate limit of each system the connectors call, shared by every function calling it
+ * (`GuardSettings` in lib/downstream-guards.ts: e.g. `{ rate: { vendorLimitPerSecond: 25 } }` keeps all
+ * workers together at 80 % of the vendor's 25 requests per second).
+ */
+export type GuardsSettings = Readonly<Partial<Record<keyof SystemsSettings, GuardSettings>>>;
+
 /** AWS WAF in front of the webhook API. */
 export interface WafSettings {
   /**
@@ -52,6 +60,11 @@ export interface WafSettings {
 export interface HubSettings {
   readonly sources: readonly SourceSettings[];
   readonly systems: SystemsSettings;
+  /**
+   * Breaker and rate limit per system.
+   * @default breaker defaults (opens at 50 % failures of at least 20 calls in 30 s, for 30 s), no rate limit
+   */
+  readonly guards?: GuardsSettings;
   /**
    * Throttling of the webhook API, requests per second and burst, for the stage and the webhook route.
    * @default { rateLimit: 500, burstLimit: 1000 }

@@ -1,4 +1,5 @@
 import type { Construct } from 'constructs';
+import type { DownstreamGuards, GuardSettings } from './downstream-guards.js';
 import type { EntityVersions } from './entity-versions.js';
 import type { IdempotencyStore } from './idempotency-store.js';
 import { QueueWorker } from './queue-worker.js';
@@ -7,6 +8,13 @@ export interface EmailSyncProps {
   /** Base URL of the email platform's API. */
   readonly emailBaseUrl: string;
   readonly idempotency: IdempotencyStore;
+  /** The circuit breaker and rate limit of the email platform. */
+  readonly guards: DownstreamGuards;
+  /**
+   * Breaker and rate settings of the email platform.
+   * @default the guard defaults, no rate limit
+   */
+  readonly guardSettings?: GuardSettings;
   /** Where the last applied version of each contact is kept (last writer wins). */
   readonly versions: EntityVersions;
   /** Redelivery backoff of failed records, seconds. */
@@ -31,5 +39,6 @@ export class EmailSync extends QueueWorker {
       },
     });
     props.versions.table.grant(this.worker, 'dynamodb:PutItem');
+    props.guards.grantTo(this.worker, 'email', props.guardSettings);
   }
 }

@@ -6,6 +6,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { DetailType, EVENT_SOURCE_PREFIX } from '../functions/contracts.js';
 import type { SystemsSettings } from './config.js';
+import type { DownstreamGuards, GuardSettings } from './downstream-guards.js';
 import type { IdempotencyStore } from './idempotency-store.js';
 import { QueueWorker } from './queue-worker.js';
 import { ServiceFunction } from './service-function.js';
@@ -17,10 +18,19 @@ export interface OrderPaidFlowProps {
   readonly bus: events.IEventBus;
   /** Redelivery backoff of failed starts, seconds. */
   readonly redelivery: { readonly baseSeconds: number; readonly capSeconds: number };
+  /** The circuit breakers and rate limits of the systems the steps call. */
+  readonly guards: DownstreamGuards;
+  /**
+   * Breaker and rate settings per system.
+   * @default the guard defaults, no rate limit
+   */
+  readonly guardSettings?: Readonly<Partial<Record<keyof SystemsSettings, GuardSettings>>>;
 }
 
 /** Error names a step throws for failures worth retrying (see functions/connectors/http.ts). */
 const TRANSIENT_ERRORS = ['TransientUpstreamError', 'IdempotencyAlreadyInProgressError'];
+/** Errors of the downstream guard (functions/connectors/guard.ts): the system was not called. */
+const GUARD_ERRORS = ['CircuitOpenError', 'RateLimitedError'];
 /** Lambda service errors AWS advises retrying (https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html). */
 const LAMBDA_SERVICE_ERRORS = [
   'Lambda.ServiceException',
@@ -48,7 +58,8 @@ export class OrderPaidFlow extends Construct {
 
   constructor(scope: Construct, id: string, props: OrderPaidFlowProps) {
     super(scope, id);
-    const step = (name: string, entry: string, baseUrl: string) => {
+    const step = (name: string, entry: string, system: keyof SystemsSettings) => {
+      const baseUrl = props.systems[system];
       const fn = new ServiceFunction(this, name, {
         entry: `steps/${entry}.ts`,
         serviceName: `order-paid-${entry}`,
@@ -59,6 +70,7 @@ export class OrderPaidFlow extends Construct {
         },
       });
       props.idempotency.table.grantReadWriteData(fn);
+      props.guards.grantTo(fn, system, props.guardSettings?.[system]);
       this.steps.push(fn);
       return fn;
     };
@@ -82,6 +94,15 @@ export class OrderPaidFlow extends Construct {
         maxAttempts: 6,
         backoffRate: 2,
       });
+      // A system whose breaker is open or whose rate is spent: wait longer than an open period (30 s).
+      task.addRetry({
+        errors: GUARD_ERRORS,
+        interval: Duration.seconds(10),
+        maxAttempts: 6,
+        backoffRate: 2,
+        maxDelay: Duration.seconds(120),
+        jitterStrategy: sfn.JitterType.FULL,
+      });
       task.addRetry({
         errors: TRANSIENT_ERRORS,
         interval: Duration.seconds(2),
@@ -96,7 +117,7 @@ export class OrderPaidFlow extends Construct {
     const order = { 'eventKey.$': '$.detail.eventKey', 'order.$': '$.detail' };
     const createInvoice = invoke(
       'CreateInvoice',
-      step('CreateInvoiceStep', 'create-invoice', props.systems.accounting),
+      step('CreateInvoiceStep', 'create-invoice', 'accounting'),
       order,
       {
         'invoiceId.$': '$.Payload.invoiceId',
@@ -104,21 +125,17 @@ export class OrderPaidFlow extends Construct {
     );
     const updateCustomer = invoke(
       'UpdateCustomer',
-      step('UpdateCustomerStep', 'update-customer', props.systems.crm),
+      step('UpdateCustomerStep', 'update-customer', 'crm'),
       order,
     );
-    const sendReceipt = invoke('SendReceipt', step('SendReceiptStep', 'send-receipt', props.systems.email), {
+    const sendReceipt = invoke('SendReceipt', step('SendReceiptStep', 'send-receipt', 'email'), {
       ...order,
       'invoiceId.$': '$.result.invoiceId',
     });
-    const voidInvoice = invoke(
-      'VoidInvoice',
-      step('VoidInvoiceStep', 'void-invoice', props.systems.accounting),
-      {
-        'eventKey.$': '$.detail.eventKey',
-        'invoiceId.$': '$.result.invoiceId',
-      },
-    );
+    const voidInvoice = invoke('VoidInvoice', step('VoidInvoiceStep', 'void-invoice', 'accounting'), {
+      'eventKey.$': '$.detail.eventKey',
+      'invoiceId.$': '$.result.invoiceId',
+    });
 
     const emitFailed = new tasks.EventBridgePutEvents(this, 'EmitFlowFailed', {
       entries: [

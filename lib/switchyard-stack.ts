@@ -3,12 +3,14 @@ import type { Construct } from 'constructs';
 import { DetailType, GITHUB_DETAIL_TYPE_PREFIX } from '../functions/contracts.js';
 import { Alarms } from './alarms.js';
 import type { HubSettings } from './config.js';
+import { DownstreamGuards } from './downstream-guards.js';
 import { DurableQueue } from './durable-queue.js';
 import { EmailSync } from './email-sync.js';
 import { EntityVersions } from './entity-versions.js';
 import { EventRouting } from './event-routing.js';
 import { IdempotencyStore } from './idempotency-store.js';
 import { Inbox } from './inbox.js';
+import { pascalCase } from './names.js';
 import { OrderPaidFlow } from './order-paid-flow.js';
 import { PayloadStore } from './payload-store.js';
 import { WebhookIngress } from './webhook-ingress.js';
@@ -50,7 +52,10 @@ export class SwitchyardStack extends Stack {
         : {}),
     });
 
+    const guards = new DownstreamGuards(this, 'DownstreamGuards');
     const orderPaid = new OrderPaidFlow(this, 'OrderPaidFlow', {
+      guards,
+      ...(settings.guards ? { guardSettings: settings.guards } : {}),
       systems: settings.systems,
       idempotency,
       bus: routing.bus,
@@ -66,6 +71,8 @@ export class SwitchyardStack extends Stack {
       emailBaseUrl: settings.systems.email,
       idempotency,
       versions: new EntityVersions(this, 'EntityVersions'),
+      guards,
+      ...(settings.guards?.email ? { guardSettings: settings.guards.email } : {}),
       redelivery,
     });
     routing.routeToQueue(
@@ -104,6 +111,7 @@ export class SwitchyardStack extends Stack {
       'The routing dead-letter queue',
     );
     alarms.watchFlow('OrderPaidFlow', orderPaid.stateMachine, 'order-paid');
+    guards.alarmOnOpen((id, metric, what, runbook) => alarms.watchMetric(id, metric, what, runbook));
 
     new CfnOutput(this, 'WebhookBaseUrl', {
       value: ingress.webhookBaseUrl,
@@ -124,5 +132,5 @@ export class SwitchyardStack extends Stack {
 
 /** Id of the stack output with the signing secret ARN of a source: `stripe-eu` → `SigningSecretStripeEu`. */
 export function signingSecretOutputId(source: string): string {
-  return `SigningSecret${source.replace(/(^|-)([a-z0-9])/g, (_, _dash: string, char: string) => char.toUpperCase())}`;
+  return `SigningSecret${pascalCase(source)}`;
 }

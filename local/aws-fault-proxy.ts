@@ -1,7 +1,8 @@
 /**
  * A fault-injection proxy for the AWS calls of the local cloud: an HTTP reverse proxy in front of the emulator
- * that forwards every request unchanged (Host and every signed header included, so SigV4 signatures stay
- * valid) and streams the answer back, unless an injected fault says otherwise. Point the Lambda functions'
+ * that streams every request to it unchanged (Host and every signed header included, so SigV4 signatures stay
+ * valid; only hop-by-hop headers such as `Connection` and `Expect`, which SigV4 never signs, are dropped) and
+ * streams the answer back, unless an injected fault says otherwise. Point the Lambda functions'
  * `AWS_ENDPOINT_URL` at it to simulate AWS outages.
  *
  * Each call is identified by its service (the SigV4 credential scope of `Authorization` or of a presigned

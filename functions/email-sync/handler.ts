@@ -14,9 +14,10 @@ import { ConditionalCheckFailedException, DynamoDBClient, PutItemCommand } from 
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
+import { guardFromEnvironment } from '../connectors/guard.js';
 import { removeSubscriber, upsertSubscriber } from '../connectors/systems.js';
 import { ContactChanged, DetailType } from '../contracts.js';
-import { clientConfig } from '../shared/aws.js';
+import { clientConfig, sqsClientConfig } from '../shared/aws.js';
 import { requiredEnv } from '../shared/env.js';
 import { MappingError } from '../shared/errors.js';
 import { instrument, logger, metrics, tracer } from '../shared/powertools.js';
@@ -37,8 +38,9 @@ const ContactEvent = z.object({
 });
 type ContactEvent = z.infer<typeof ContactEvent>;
 
-const sqs = tracer.captureAWSv3Client(new SQSClient(clientConfig(2000)));
+const sqs = tracer.captureAWSv3Client(new SQSClient(sqsClientConfig(2000)));
 const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient(clientConfig(2000)));
+const guard = guardFromEnvironment(tracer.captureAWSv3Client(new DynamoDBClient(clientConfig(500))));
 const processor = new BatchProcessor(EventType.SQS);
 const idempotency = new IdempotencyConfig({
   eventKeyJmesPath: 'detail.eventKey',
@@ -78,13 +80,11 @@ const applyOnce = makeIdempotent(
       metrics.addMetric('StaleEventSkipped', MetricUnit.Count, 1);
       return { applied: false };
     }
-    const call = {
-      baseUrl,
-      remainingTimeMs: context?.getRemainingTimeInMillis() ?? 10_000,
-      idempotencyKey: `${event.detail.eventKey}:email-sync`,
-    };
-    if (event['detail-type'] === DetailType.ContactDeleted) await removeSubscriber(call, event.detail);
-    else await upsertSubscriber(call, event.detail);
+    await guard.run(async (remainingTimeMs) => {
+      const call = { baseUrl, remainingTimeMs, idempotencyKey: `${event.detail.eventKey}:email-sync` };
+      if (event['detail-type'] === DetailType.ContactDeleted) await removeSubscriber(call, event.detail);
+      else await upsertSubscriber(call, event.detail);
+    }, context?.getRemainingTimeInMillis() ?? 10_000);
     return { applied: event['detail-type'] };
   },
   {

@@ -13,7 +13,7 @@ import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-s
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
-import { clientConfig } from '../shared/aws.js';
+import { clientConfig, sqsClientConfig } from '../shared/aws.js';
 import { requiredEnv } from '../shared/env.js';
 import { MappingError } from '../shared/errors.js';
 import { instrument, logger, metrics, tracer } from '../shared/powertools.js';
@@ -27,7 +27,7 @@ const redelivery = {
 };
 
 const sfn = tracer.captureAWSv3Client(new SFNClient(clientConfig(3000)));
-const sqs = tracer.captureAWSv3Client(new SQSClient(clientConfig(2000)));
+const sqs = tracer.captureAWSv3Client(new SQSClient(sqsClientConfig(2000)));
 const processor = new BatchProcessor(EventType.SQS);
 
 const RoutedEvent = z.object({

@@ -20,7 +20,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { eventKeyOf, type InboxEnvelope } from '../contracts.js';
-import { clientConfig } from '../shared/aws.js';
+import { clientConfig, sqsClientConfig } from '../shared/aws.js';
 import { jsonEnv, requiredEnv } from '../shared/env.js';
 import { InvalidPayloadError } from '../shared/errors.js';
 import { instrument, logger, metrics, tracer } from '../shared/powertools.js';
@@ -53,7 +53,7 @@ export const CLAIM_CHECK_THRESHOLD_BYTES = 262_144;
 /** What a vendor is asked to wait before retrying after a 503, seconds. */
 const RETRY_AFTER_SECONDS = 30;
 
-const sqs = tracer.captureAWSv3Client(new SQSClient(clientConfig(1000)));
+const sqs = tracer.captureAWSv3Client(new SQSClient(sqsClientConfig(1000)));
 const s3 = tracer.captureAWSv3Client(new S3Client(clientConfig(3000)));
 const secrets = new SecretsProvider({
   awsSdkV3Client: tracer.captureAWSv3Client(new SecretsManagerClient(clientConfig(1000))),

@@ -23,7 +23,7 @@ import {
   validateCanonicalEvent,
 } from '../contracts.js';
 import { toCanonicalEvent } from '../mappers/index.js';
-import { clientConfig } from '../shared/aws.js';
+import { clientConfig, sqsClientConfig } from '../shared/aws.js';
 import { jsonEnv, requiredEnv } from '../shared/env.js';
 import { MappingError } from '../shared/errors.js';
 import { instrument, logger, metrics, tracer } from '../shared/powertools.js';
@@ -42,7 +42,7 @@ const redelivery = {
 export const DEDUPLICATION_WINDOW_SECONDS = 14 * 24 * 3600;
 
 const eventBridge = tracer.captureAWSv3Client(new EventBridgeClient(clientConfig(2000)));
-const sqs = tracer.captureAWSv3Client(new SQSClient(clientConfig(2000)));
+const sqs = tracer.captureAWSv3Client(new SQSClient(sqsClientConfig(2000)));
 const s3 = tracer.captureAWSv3Client(new S3Client(clientConfig(5000)));
 /** Largest raw body copied into a `webhook.unrouted` event, bytes (an event entry takes at most 256 KB). */
 const UNROUTED_BODY_LIMIT_BYTES = 128 * 1024;

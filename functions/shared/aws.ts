@@ -13,3 +13,11 @@ export function clientConfig(requestTimeoutMs: number) {
     requestHandler: new NodeHttpHandler({ connectionTimeout: 1000, requestTimeout: requestTimeoutMs }),
   };
 }
+
+/**
+ * `clientConfig` for SQS clients: also sends calls to the configured endpoint rather than the host of the queue
+ * URL (the same host on AWS; locally, it keeps calls going through `AWS_ENDPOINT_URL`, where the fault proxy is).
+ */
+export function sqsClientConfig(requestTimeoutMs: number) {
+  return { ...clientConfig(requestTimeoutMs), useQueueUrlAsEndpoint: false };
+}

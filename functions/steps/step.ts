@@ -1,13 +1,15 @@
 /**
  * The shape shared by every step of a flow: a Lambda handler that runs its connector call at most once per
  * event key and step (Powertools idempotency in DynamoDB: a re-started or retried step returns the stored
- * result instead of calling the system again) and sends an `Idempotency-Key` of `<event key>:<step>` so the
- * system can deduplicate too.
+ * result instead of calling the system again), through the system's shared circuit breaker and rate limiter
+ * (functions/connectors/guard.ts), and sends an `Idempotency-Key` of `<event key>:<step>` so the system can
+ * deduplicate too.
  */
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
+import { guardFromEnvironment } from '../connectors/guard.js';
 import type { CallContext } from '../connectors/systems.js';
 import { clientConfig } from '../shared/aws.js';
 import { requiredEnv } from '../shared/env.js';
@@ -41,14 +43,15 @@ export function defineStep<I extends StepInput, O extends object>(
     tableName: requiredEnv('IDEMPOTENCY_TABLE_NAME'),
     awsSdkV3Client: tracer.captureAWSv3Client(new DynamoDBClient(clientConfig(2000))),
   });
+  const guard = guardFromEnvironment(tracer.captureAWSv3Client(new DynamoDBClient(clientConfig(500))));
   const idempotent = makeIdempotent(
     async (input: I, context: Context): Promise<O> => {
       logger.appendKeys({ eventKey: input.eventKey, step });
-      return run(input, {
-        baseUrl,
-        remainingTimeMs: context.getRemainingTimeInMillis(),
-        idempotencyKey: `${input.eventKey}:${step}`,
-      });
+      return guard.run(
+        (remainingTimeMs) =>
+          run(input, { baseUrl, remainingTimeMs, idempotencyKey: `${input.eventKey}:${step}` }),
+        context.getRemainingTimeInMillis(),
+      );
     },
     { persistenceStore, config },
   );

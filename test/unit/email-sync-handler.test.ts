@@ -1,4 +1,10 @@
-import { ConditionalCheckFailedException, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { ChangeMessageVisibilityBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -77,6 +83,8 @@ describe('email-sync handler', () => {
     vi.stubEnv('DOWNSTREAM_BASE_URL', server.baseUrl);
     vi.stubEnv('QUEUE_URL', QUEUE_URL);
     vi.stubEnv('IDEMPOTENCY_TABLE_NAME', 'switchyard-idempotency');
+    vi.stubEnv('GUARD_TABLE_NAME', 'switchyard-guards');
+    vi.stubEnv('DOWNSTREAM_GUARD', JSON.stringify({ system: 'email' }));
     vi.stubEnv('VERSIONS_TABLE_NAME', VERSIONS_TABLE);
     vi.stubEnv('REDELIVERY_BASE_SECONDS', '5');
     vi.stubEnv('REDELIVERY_CAP_SECONDS', '300');
@@ -87,6 +95,9 @@ describe('email-sync handler', () => {
     dynamoMock.reset();
     sqsMock.reset();
     table = fakeIdempotencyTable(dynamoMock);
+    // The downstream guard's state (a closed breaker, no rate limit): tested in guard.test.ts.
+    dynamoMock.on(GetItemCommand, { TableName: 'switchyard-guards' }).resolves({});
+    dynamoMock.on(UpdateItemCommand, { TableName: 'switchyard-guards' }).resolves({});
     versions.clear();
     dynamoMock.on(PutItemCommand, { TableName: VERSIONS_TABLE }).callsFake(claimVersion);
     sqsMock.on(ChangeMessageVisibilityBatchCommand).resolves({});

@@ -1,4 +1,10 @@
-import { ConditionalCheckFailedException, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -55,11 +61,16 @@ describe('step handlers', () => {
         : json(response, 200, {});
     vi.stubEnv('DOWNSTREAM_BASE_URL', server.baseUrl);
     vi.stubEnv('IDEMPOTENCY_TABLE_NAME', 'switchyard-idempotency');
+    vi.stubEnv('GUARD_TABLE_NAME', 'switchyard-guards');
+    vi.stubEnv('DOWNSTREAM_GUARD', JSON.stringify({ system: 'accounting' }));
     vi.stubEnv('AWS_REGION', 'eu-west-1');
     vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'order-paid');
     vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'Switchyard');
     dynamoMock.reset();
     table = fakeIdempotencyTable(dynamoMock);
+    // The downstream guard's state (a closed breaker, no rate limit): tested in guard.test.ts.
+    dynamoMock.on(GetItemCommand, { TableName: 'switchyard-guards' }).resolves({});
+    dynamoMock.on(UpdateItemCommand, { TableName: 'switchyard-guards' }).resolves({});
     logs = captureLogs();
     vi.resetModules();
   });
@@ -108,8 +119,13 @@ describe('step handlers', () => {
       expect(result).toEqual({ answer: { id: 'thing_1' } });
       expect(server.requests).toHaveLength(1);
       expect(server.requests[0]?.headers['idempotency-key']).toBe(`${EVENT_KEY}:make-thing`);
+      // The time left is what the invocation had, less what the guard's state lookup took
       expect(calls).toEqual([
-        { baseUrl: server.baseUrl, remainingTimeMs: 12_000, idempotencyKey: `${EVENT_KEY}:make-thing` },
+        {
+          baseUrl: server.baseUrl,
+          remainingTimeMs: expect.toSatisfy((ms: number) => ms <= 12_000 && ms > 11_000),
+          idempotencyKey: `${EVENT_KEY}:make-thing`,
+        },
       ]);
       expect(table.records()).toMatchObject([{ status: 'COMPLETED', data: { answer: { id: 'thing_1' } } }]);
     });
