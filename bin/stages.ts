@@ -1,7 +1,16 @@
 import type { HubSettings } from '../lib/config.js';
 
-/** Ports of the local cloud: the emulator, and the stand-ins for the company's systems. */
-export const LOCAL_PORTS = { emulator: 4566, accounting: 4710, crm: 4711, email: 4712 } as const;
+/**
+ * Ports of the local cloud: the emulator, the fault proxy the functions' AWS calls go through, and the
+ * stand-ins for the company's systems.
+ */
+export const LOCAL_PORTS = {
+  emulator: 4566,
+  awsFaultProxy: 4567,
+  accounting: 4710,
+  crm: 4711,
+  email: 4712,
+} as const;
 
 /** The senders whose events feed the flows, each with the mapper of its payloads. */
 const SOURCES: HubSettings['sources'] = [

@@ -1,7 +1,7 @@
 /**
  * The local cloud: the whole hub on a laptop, with no AWS account and no Docker. Synthesizes the `local`
- * stage, starts the emulator (or uses the one at `AWS_ENDPOINT_URL`), starts the stand-ins for the company's
- * systems, deploys the synthesized template with the in-repo deployer (which fails on drift), seeds new
+ * stage, starts the emulator (or uses the one at `AWS_ENDPOINT_URL`) with the functions' AWS calls going
+ * through a fault proxy (local/aws-fault-proxy.ts), starts the stand-ins for the company's systems, deploys the synthesized template with the in-repo deployer (which fails on drift), seeds new
  * random signing secrets and writes `.switchyard/local.json`.
  */
 import { execFileSync } from 'node:child_process';
@@ -11,6 +11,7 @@ import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { LOCAL_PORTS, STAGES, UNSEEDED_LOCAL_SOURCES } from '../bin/stages.js';
 import { signingSecretOutputId } from '../lib/switchyard-stack.js';
 import { awsClients, LOCAL_REGION } from './aws-clients.js';
+import { startAwsFaultProxy } from './aws-fault-proxy.js';
 import { deployAssembly, type EmulatorName } from './deployer.js';
 import { type Emulator, startEmulator } from './emulator.js';
 import { newSigningSecret } from './signing.js';
@@ -32,6 +33,8 @@ export interface LocalCloudConfig {
   /** Signing secret of each source (those of `UNSEEDED_LOCAL_SOURCES` keep the stack's placeholder). */
   secrets: Record<string, string>;
   standIns: Record<StandInName, string>;
+  /** The fault proxy the functions' AWS calls go through (`POST <url>/_faults`), when this cloud started one. */
+  awsFaultProxy?: string;
 }
 
 export interface LocalCloud {
@@ -65,17 +68,27 @@ export async function startLocalCloud(log: (line: string) => void): Promise<Loca
 
     let endpoint = process.env.AWS_ENDPOINT_URL;
     let emulatorName: EmulatorName = 'other';
+    let awsFaultProxy: string | undefined;
     if (endpoint) {
       log(`using the emulator at AWS_ENDPOINT_URL=${endpoint}`);
     } else {
-      log(`starting the emulator on 127.0.0.1:${LOCAL_PORTS.emulator}`);
+      log(
+        `starting the emulator on 127.0.0.1:${LOCAL_PORTS.emulator}, its functions' AWS calls through a fault proxy`,
+      );
+      const proxy = await startAwsFaultProxy({
+        target: `http://127.0.0.1:${LOCAL_PORTS.emulator}`,
+        port: LOCAL_PORTS.awsFaultProxy,
+      });
+      started.push({ stop: () => proxy.close() });
       const emulator: Emulator = await startEmulator({
         port: LOCAL_PORTS.emulator,
         logFile: join(STATE_DIR, 'emulator.log'),
+        functionsEndpoint: proxy.url,
       });
       started.push(emulator);
       endpoint = emulator.endpoint;
       emulatorName = 'ministack';
+      awsFaultProxy = proxy.url;
     }
 
     log('starting the stand-ins for accounting, CRM and the email platform');
@@ -117,6 +130,7 @@ export async function startLocalCloud(log: (line: string) => void): Promise<Loca
         crm: standIns.crm.baseUrl,
         email: standIns.email.baseUrl,
       },
+      ...(awsFaultProxy ? { awsFaultProxy } : {}),
     };
     mkdirSync(STATE_DIR, { recursive: true });
     writeFileSync(LOCAL_CONFIG_FILE, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });

@@ -23,6 +23,8 @@ export interface Emulator {
 export async function startEmulator(options: {
   port: number;
   logFile: string;
+  /** Where the Lambda handlers send their AWS calls, e.g. a fault proxy in front of the emulator. @default the emulator */
+  functionsEndpoint?: string;
   timeoutMs?: number;
 }): Promise<Emulator> {
   const endpoint = `http://127.0.0.1:${options.port}`;
@@ -45,6 +47,7 @@ export async function startEmulator(options: {
       AWS_DEFAULT_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
+      ...(options.functionsEndpoint ? { AWS_ENDPOINT_URL: options.functionsEndpoint } : {}),
     },
   });
   child.stdout?.pipe(log);
