@@ -1,6 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import {
@@ -10,6 +10,7 @@ import {
   GUARD_TABLE_ENV,
   GuardMetric,
 } from '../functions/connectors/guard-config.js';
+import { hubTable } from './hub-table.js';
 import { pascalCase } from './names.js';
 import { METRICS_NAMESPACE } from './service-function.js';
 
@@ -46,13 +47,7 @@ export class DownstreamGuards extends Construct {
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
-    this.table = new dynamodb.TableV2(this, 'Table', {
-      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-      billing: dynamodb.Billing.onDemand(),
-      encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    this.table = hubTable(this, 'Table', { partitionKey: 'pk', removalPolicy: RemovalPolicy.DESTROY });
   }
 
   /**
