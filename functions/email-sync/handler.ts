@@ -96,6 +96,9 @@ const applyOnce = makeIdempotent(
   },
 );
 
+/** Seconds a failed record of the current batch asked to wait (`retryAfterSeconds` of its error). */
+const waitAtLeast = new Map<string, number>();
+
 async function syncRecord(record: SQSRecord): Promise<void> {
   let body: unknown;
   try {
@@ -106,16 +109,24 @@ async function syncRecord(record: SQSRecord): Promise<void> {
   const parsed = ContactEvent.safeParse(body);
   if (!parsed.success) throw new MappingError('message is not a canonical contact event');
   logger.appendKeys({ eventKey: parsed.data.detail.eventKey });
-  await applyOnce(parsed.data);
+  try {
+    await applyOnce(parsed.data);
+  } catch (error) {
+    // A 429's Retry-After, an open circuit or a spent rate: come back no sooner than asked (F9).
+    const { retryAfterSeconds } = error as { retryAfterSeconds?: unknown };
+    if (typeof retryAfterSeconds === 'number') waitAtLeast.set(record.messageId, retryAfterSeconds);
+    throw error;
+  }
 }
 
 export const handler = instrument(async (event: SQSEvent, lambdaContext: Context) => {
   context = lambdaContext;
+  waitAtLeast.clear();
   idempotency.registerLambdaContext(lambdaContext);
   const response = await processPartialResponse(event, syncRecord, processor, {
     context: lambdaContext,
     throwOnFullBatchFailure: false,
   });
-  await backOffFailedRecords(sqs, queueUrl, event.Records, response, redelivery);
+  await backOffFailedRecords(sqs, queueUrl, event.Records, response, redelivery, waitAtLeast);
   return response;
 });

@@ -31,8 +31,11 @@ export function redeliveryDelaySeconds(
 /**
  * Backs off the failed records of a batch: sets each one's visibility timeout to its redelivery delay, so
  * a transient failure is retried in seconds and a lasting one reaches the dead-letter queue after
- * `maxReceiveCount` spaced attempts rather than at the pace of the queue's visibility timeout. Best effort:
- * if the call fails, the records come back after the queue's visibility timeout as usual.
+ * `maxReceiveCount` spaced attempts rather than at the pace of the queue's visibility timeout. A record whose
+ * failure asked for a longer wait (a downstream `Retry-After`, an open circuit) waits at least that long.
+ * Best effort: if the call fails, the records come back after the queue's visibility timeout as usual.
+ *
+ * @param waitAtLeast seconds a failed record must wait, by message id
  */
 export async function backOffFailedRecords(
   sqs: SQSClient,
@@ -40,6 +43,7 @@ export async function backOffFailedRecords(
   records: readonly SQSRecord[],
   response: SQSBatchResponse,
   delay: { baseSeconds: number; capSeconds: number },
+  waitAtLeast: ReadonlyMap<string, number> = new Map(),
 ): Promise<void> {
   const failed = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier));
   const entries = records
@@ -47,11 +51,17 @@ export async function backOffFailedRecords(
     .map((record, index) => ({
       Id: String(index),
       ReceiptHandle: record.receiptHandle,
-      VisibilityTimeout: redeliveryDelaySeconds(
-        Number(record.attributes.ApproximateReceiveCount) || 1,
-        delay.baseSeconds,
-        delay.capSeconds,
-        Math.random(),
+      VisibilityTimeout: Math.min(
+        MAX_VISIBILITY_SECONDS,
+        Math.max(
+          Math.ceil(waitAtLeast.get(record.messageId) ?? 0),
+          redeliveryDelaySeconds(
+            Number(record.attributes.ApproximateReceiveCount) || 1,
+            delay.baseSeconds,
+            delay.capSeconds,
+            Math.random(),
+          ),
+        ),
       ),
     }));
   for (let start = 0; start < entries.length; start += SQS_BATCH_LIMIT) {

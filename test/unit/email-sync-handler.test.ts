@@ -254,4 +254,20 @@ describe('email-sync handler', () => {
     expect(retry).toEqual({ batchItemFailures: [] });
     expect(server.requests).toHaveLength(2);
   });
+
+  it('backs a throttled record off for at least the Retry-After the email platform asked (F9)', async () => {
+    // Prepare
+    respond = (_request, response) => json(response, 429, { error: 'slow down' }, { 'retry-after': '45' });
+
+    // Act
+    const response = await handler(
+      sqsEvent([sqsRecord(busEvent('contact.updated'), { messageId: 'm-429' })]),
+      lambdaContext(),
+    );
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-429' }] });
+    const [call] = sqsMock.commandCalls(ChangeMessageVisibilityBatchCommand);
+    expect(call?.args[0].input.Entries?.[0]?.VisibilityTimeout).toBeGreaterThanOrEqual(45);
+  });
 });

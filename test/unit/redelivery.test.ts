@@ -182,4 +182,31 @@ describe('backOffFailedRecords', () => {
     await expect(run).resolves.toBeUndefined();
     expect(sqsMock.commandCalls(ChangeMessageVisibilityBatchCommand)).toHaveLength(2);
   });
+
+  it('waits at least as long as a record asked, and never past the SQS maximum', async () => {
+    // Prepare
+    const sqs = new SQSClient({ region: 'eu-west-1' });
+    const mock = mockClient(SQSClient);
+    mock.on(ChangeMessageVisibilityBatchCommand).resolves({});
+    const records = [sqsRecord('{}', { messageId: 'a' }), sqsRecord('{}', { messageId: 'b' })];
+    const response = { batchItemFailures: [{ itemIdentifier: 'a' }, { itemIdentifier: 'b' }] };
+
+    // Act
+    await backOffFailedRecords(
+      sqs,
+      'https://queue',
+      records,
+      response,
+      { baseSeconds: 1, capSeconds: 4 },
+      new Map([
+        ['a', 300],
+        ['b', 1_000_000],
+      ]),
+    );
+
+    // Assess
+    const entries = mock.commandCalls(ChangeMessageVisibilityBatchCommand)[0]?.args[0].input.Entries ?? [];
+    expect(entries.map((entry) => entry.VisibilityTimeout)).toEqual([300, 43_200]);
+    mock.restore();
+  });
 });
