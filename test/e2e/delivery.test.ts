@@ -9,8 +9,10 @@ import {
   deliver,
   eventually,
   fixture,
+  listen,
   physicalId,
   post,
+  publishedEvents,
   received,
   settle,
   sourceSettings,
@@ -104,31 +106,49 @@ describe('delivery guarantees under load, end to end', () => {
   it('loses and doubles nothing in a burst of 1,000 signed events at concurrency 50 with 30 % duplicates', {
     timeout: 600_000,
   }, async () => {
-    // Prepare: 700 distinct events, 300 more deliveries repeating some of them
+    // Prepare: 700 distinct GitHub deliveries (each routed to the bus once: the ack and dedup path under
+    // load; the flows' own exactly-once is the duplicate storm above), and 300 repeats of some of them
+    await listen();
+    const body = JSON.stringify(fixture('github/push.json'));
     const distinct = await Promise.all(
-      Array.from({ length: 700 }, () => signedCheckout(`burst${randomBytes(5).toString('hex')}`)),
+      Array.from({ length: 700 }, async () => {
+        const delivery = `burst-${randomBytes(6).toString('hex')}`;
+        const headers = await signWebhook(sourceSettings('github'), cloud().secrets.github ?? '', body, {
+          eventId: delivery,
+          eventType: 'push',
+        });
+        return { delivery, send: () => deliver(webhookUrl('github'), { headers, body }) };
+      }),
     );
     const deliveries = [
       ...distinct,
-      ...Array.from({ length: 300 }, (_, n) => distinct[(n * 7) % distinct.length] ?? distinct[0]),
+      ...Array.from({ length: 300 }, (_, n) => distinct[(n * 7) % distinct.length] as (typeof distinct)[0]),
     ].sort(() => Math.random() - 0.5);
 
-    // Act: a 5xx (on this 2-core machine, the emulator runs out of Lambda workers at concurrency 50) is no
+    // Act: a 5xx (on 2 cores, the emulator runs out of Lambda workers at concurrency 50) is no
     // acknowledgement: the delivery is repeated, as a vendor would
     const attempts = await pool(
-      deliveries.map((order) => () => sendUntilAcknowledged(order ?? (distinct[0] as (typeof distinct)[0]))),
+      deliveries.map((delivery) => () => sendUntilAcknowledged(delivery)),
       50,
     );
 
-    // Assess: every delivery ends acknowledged; none was refused
+    // Assess: every delivery ends acknowledged, and every distinct event reaches the bus exactly once
     expect(attempts.filter((statuses) => statuses.at(-1) !== 202)).toEqual([]);
-    const counts = await settledInvoices(
-      distinct.map((order) => order.orderId),
-      480_000,
+    const countsOnBus = async () => {
+      const counts = new Map<string, number>();
+      for (const event of await publishedEvents()) {
+        const key = String(event.detail?.eventKey);
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+      return distinct.map(({ delivery }) => counts.get(`github:${delivery}`) ?? 0);
+    };
+    await eventually(
+      'every burst event on the bus',
+      async () => ((await countsOnBus()).every((count) => count > 0) ? true : undefined),
+      300_000,
     );
-    expect(distinct.filter((order) => counts.get(order.orderId) !== 1).map((order) => order.orderId)).toEqual(
-      [],
-    );
+    await settle(5000);
+    expect((await countsOnBus()).filter((count) => count !== 1)).toEqual([]);
   });
 
   it('starts one execution per event, however often the event reaches the flow (F19)', async () => {

@@ -173,9 +173,11 @@ export async function listen(): Promise<void> {
   await listener();
 }
 
-/** Events seen on the bus so far whose detail has this event key (the listener keeps what it has read). */
-const seen: { 'detail-type': string; source: string; detail: Record<string, unknown> }[] = [];
-export async function published(eventKey: string) {
+type BusEvent = { 'detail-type': string; source: string; detail: Record<string, unknown> };
+const seen: BusEvent[] = [];
+
+/** Every event seen on the bus so far (the listener keeps what it has read). */
+export async function publishedEvents(): Promise<readonly BusEvent[]> {
   const QueueUrl = await listener();
   for (;;) {
     const { Messages = [] } = await aws().sqs.send(
@@ -187,5 +189,10 @@ export async function published(eventKey: string) {
       await aws().sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: message.ReceiptHandle }));
     }
   }
-  return seen.filter((event) => event.detail?.eventKey === eventKey);
+  return seen;
+}
+
+/** Events seen on the bus so far whose detail has this event key. */
+export async function published(eventKey: string): Promise<BusEvent[]> {
+  return (await publishedEvents()).filter((event) => event.detail?.eventKey === eventKey);
 }
