@@ -4,8 +4,10 @@ import { eventually, fixture, post, received, unique } from './hub.js';
 describe('contact sync, end to end', () => {
   it('subscribes a contact created in the CRM (Standard Webhooks) at the email platform', async () => {
     // Prepare
-    const event = fixture<{ data: { email: string } }>('crm/contact.created.json');
-    event.data.email = `contact-${unique()}@example.com`;
+    const event = fixture<{ data: { id: string; email: string } }>('crm/contact.created.json');
+    const id = unique();
+    event.data.id = `ct_${id}`;
+    event.data.email = `contact-${id}@example.com`;
     const path = `/subscribers/${encodeURIComponent(event.data.email)}`;
 
     // Act

@@ -172,10 +172,12 @@ describe('delivery guarantees under load, end to end', () => {
 
   it('keeps the newest contact state when updates arrive out of order (F15)', async () => {
     // Prepare: three versions of one contact, sent newest first
-    const email = `ooo-${randomBytes(5).toString('hex')}@example.com`;
+    const id = randomBytes(5).toString('hex');
+    const email = `ooo-${id}@example.com`;
     const version = (type: string, minute: number, firstName: string) => {
       const event = fixture<{ type: string; data: Record<string, string> }>('crm/contact.created.json');
       event.type = type;
+      event.data.id = `ct_${id}`;
       event.data.email = email;
       event.data.firstName = firstName;
       event.data.updatedAt = `2026-11-21T10:${String(minute).padStart(2, '0')}:00Z`;

@@ -3,15 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { stripeEvent } from '../support/bad-inputs.js';
 import { aws, cloud, eventually, post, unique } from './hub.js';
 
-/** Every line the functions have logged so far, from CloudWatch Logs. */
-async function functionLogs(): Promise<string[]> {
+/** Every line the functions have logged since `startTime` (epoch ms), from CloudWatch Logs. */
+async function functionLogs(startTime: number): Promise<string[]> {
   const { logGroups = [] } = await aws().logs.send(new DescribeLogGroupsCommand({}));
   const lines: string[] = [];
   for (const group of logGroups) {
     let nextToken: string | undefined;
     do {
       const page = await aws().logs.send(
-        new FilterLogEventsCommand({ logGroupName: group.logGroupName, nextToken }),
+        new FilterLogEventsCommand({ logGroupName: group.logGroupName, nextToken, startTime }),
       );
       lines.push(...(page.events ?? []).map((event) => event.message ?? ''));
       nextToken = page.nextToken;
@@ -26,6 +26,7 @@ describe('logs, end to end', () => {
     const id = unique();
     const body = stripeEvent(`log${id}`);
     const marker = `buyer-log${id}@example.com`;
+    const startTime = Date.now() - 1000;
 
     // Act: one accepted, one tampered, one signed with a wrong secret
     const accepted = await post('stripe', body);
@@ -35,7 +36,7 @@ describe('logs, end to end', () => {
     // Assess
     expect(accepted.status).toBe(202);
     const lines = await eventually('the ingest log lines of the event', async () => {
-      const all = await functionLogs();
+      const all = await functionLogs(startTime);
       return all.some((line) => line.includes(`evt_log${id}`)) ? all : undefined;
     });
     const secrets = Object.values(cloud().secrets);
