@@ -3,7 +3,9 @@
  * the caller's remaining time, an `Idempotency-Key` on mutating calls, and results classified for retries:
  * 2xx is returned; 408, 429, 5xx, network errors and timeouts throw `TransientUpstreamError` (retryable,
  * with the server's `Retry-After` when given); any other status throws `TerminalUpstreamError`. Redirects
- * are not followed (a downstream API that redirects is misconfigured, and a POST must not be replayed).
+ * are not followed (a downstream API that redirects is misconfigured, and a POST must not be replayed). A 2xx
+ * whose body is not JSON or is larger than `MAX_RESPONSE_BYTES` is a transient failure: the outcome of the
+ * call is unknown, and a retry with the same `Idempotency-Key` is safe.
  */
 
 /** A retryable failure: the same request may succeed later. Step retries match this name. */
@@ -42,6 +44,11 @@ export interface DownstreamRequest {
 export const MAX_CALL_TIMEOUT_MS = 5000;
 /** Time kept back from the function's remaining time, milliseconds, to report a timeout cleanly. */
 export const CALL_SAFETY_MARGIN_MS = 1000;
+/**
+ * Largest response body read, bytes. The connectors' answers are small JSON documents; a larger body is a
+ * fault (or an attack) that must not exhaust the function's memory.
+ */
+export const MAX_RESPONSE_BYTES = 1_048_576;
 
 /**
  * Sends one request and returns the parsed JSON response (`undefined` for an empty body).
@@ -71,10 +78,14 @@ export async function callDownstream(
       },
       ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
     });
-    text = await response.text();
+    text = await readCapped(response, MAX_RESPONSE_BYTES);
   } catch (error) {
     const reason =
-      (error as Error).name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : 'network error';
+      error instanceof ResponseTooLargeError
+        ? error.message
+        : (error as Error).name === 'TimeoutError'
+          ? `timed out after ${timeoutMs} ms`
+          : 'network error';
     throw new TransientUpstreamError(`${what}: ${reason}`);
   }
 
@@ -91,8 +102,33 @@ export async function callDownstream(
   try {
     return JSON.parse(text);
   } catch {
-    throw new TerminalUpstreamError(`${what}: response is not JSON`, response.status);
+    throw new TransientUpstreamError(`${what}: response is not JSON`);
   }
+}
+
+class ResponseTooLargeError extends Error {
+  override readonly name = 'ResponseTooLargeError';
+}
+
+/**
+ * The response body as text, reading at most `maxBytes`: a larger body (announced by `Content-Length` or
+ * found while reading) is cancelled unread. @throws ResponseTooLargeError
+ */
+async function readCapped(response: Response, maxBytes: number): Promise<string> {
+  const tooLarge = () => new ResponseTooLargeError(`response is larger than ${maxBytes} bytes`);
+  if (Number(response.headers.get('content-length') ?? 0) > maxBytes) {
+    await response.body?.cancel();
+    throw tooLarge();
+  }
+  if (!response.body) return '';
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  for await (const chunk of response.body) {
+    bytes += chunk.byteLength;
+    if (bytes > maxBytes) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** `Retry-After` as seconds: either delay-seconds or an HTTP date (RFC 9110 §10.2.3). */

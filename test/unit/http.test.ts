@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   callDownstream,
+  MAX_RESPONSE_BYTES,
   parseRetryAfter,
   TerminalUpstreamError,
   TransientUpstreamError,
@@ -191,7 +192,7 @@ describe('callDownstream', () => {
     },
   );
 
-  it('throws TerminalUpstreamError for a 2xx response that is not JSON', async () => {
+  it('throws TransientUpstreamError for a 2xx response that is not JSON (the outcome is unknown)', async () => {
     // Prepare
     const { baseUrl } = await serve((_, response) => {
       response.writeHead(200, { 'content-type': 'text/html' });
@@ -204,8 +205,47 @@ describe('callDownstream', () => {
     );
 
     // Assess
-    expect(error).toBeInstanceOf(TerminalUpstreamError);
+    expect(error).toBeInstanceOf(TransientUpstreamError);
     expect(error.message).toBe('GET invoices: response is not JSON');
+  });
+
+  it.each([
+    ['announced by Content-Length', true],
+    ['sent without a length', false],
+  ])('throws TransientUpstreamError for a response body larger than the cap, %s', async (_, announced) => {
+    // Prepare: one byte over the cap, in chunks
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    const { baseUrl } = await serve((_request, response) => {
+      response.writeHead(200, {
+        'content-type': 'application/json',
+        ...(announced ? { 'content-length': String(MAX_RESPONSE_BYTES + 1) } : {}),
+      });
+      for (let sent = 0; sent < MAX_RESPONSE_BYTES; sent += chunk.length) response.write(chunk);
+      response.end('1');
+    });
+
+    // Act
+    const error = await rejectionOf(
+      callDownstream(baseUrl, { method: 'POST', path: '/invoices' }, PLENTY_OF_TIME_MS),
+    );
+
+    // Assess
+    expect(error).toBeInstanceOf(TransientUpstreamError);
+    expect(error.message).toBe(`POST invoices: response is larger than ${MAX_RESPONSE_BYTES} bytes`);
+  });
+
+  it('reads a response body of exactly the cap', async () => {
+    // Prepare: a JSON string filling the cap
+    const { baseUrl } = await serve((_, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(`"${'a'.repeat(MAX_RESPONSE_BYTES - 2)}"`);
+    });
+
+    // Act
+    const result = await callDownstream(baseUrl, { method: 'GET', path: '/invoices' }, PLENTY_OF_TIME_MS);
+
+    // Assess
+    expect(result).toHaveLength(MAX_RESPONSE_BYTES - 2);
   });
 
   it('times out a slow server within the remaining time less the safety margin, as TransientUpstreamError', async () => {
