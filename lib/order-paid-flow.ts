@@ -1,6 +1,7 @@
 import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
@@ -47,14 +48,22 @@ export const FLOW_EVENT_SOURCE = `${EVENT_SOURCE_PREFIX}flows`;
  * create the invoice (accounting) → update the customer (CRM) → send the receipt (email platform).
  * Transient step errors retry with capped exponential backoff and full jitter; a step that fails for good
  * runs the compensations of the steps before it in reverse (the CRM step failing voids the invoice), puts
- * `flow.failed` on the bus and ends the execution as failed. Every step is idempotent on the event key, so a
- * second execution for the same event calls no system twice.
+ * `flow.failed` on the bus and ends the execution as failed. A compensation that fails for good parks the
+ * saga record (the order, what was done, both errors) in `parkingQueue` for manual repair before the flow
+ * fails. Every step is idempotent on the event key, so a second execution for the same event calls no system
+ * twice.
  */
 export class OrderPaidFlow extends Construct {
   readonly stateMachine: sfn.StateMachine;
   readonly steps: ServiceFunction[] = [];
   /** Route `order.paid` to `starter.queue.queue`. */
   readonly starter: QueueWorker;
+  /**
+   * Saga records of executions whose compensation failed for good, kept 14 days for manual repair: JSON
+   * `{flow, execution, eventKey, order, done: {invoiceId}, pending: ["VoidInvoice"], failure, compensationFailure}`
+   * (each failure `{Error, Cause}`). Watch it like a dead-letter queue.
+   */
+  readonly parkingQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: OrderPaidFlowProps) {
     super(scope, id);
@@ -159,7 +168,36 @@ export class OrderPaidFlow extends Construct {
     catchInto(createInvoice, emitFailed);
     catchInto(updateCustomer, voidInvoice);
     catchInto(sendReceipt, emitFailed);
-    voidInvoice.addCatch(emitFailed, { errors: [sfn.Errors.ALL], resultPath: '$.compensationFailure' });
+
+    this.parkingQueue = new sqs.Queue(this, 'ParkingQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.parkingQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'The parking queue is where failed sagas end, like a dead-letter queue; it is watched by an alarm.',
+    });
+    // If even parking fails, the failed execution keeps the same record in its history (90 days) and pages.
+    const parkSaga = new tasks.SqsSendMessage(this, 'ParkSaga', {
+      queue: this.parkingQueue,
+      messageBody: sfn.TaskInput.fromObject({
+        flow: 'order-paid',
+        'execution.$': '$$.Execution.Id',
+        'eventKey.$': '$.detail.eventKey',
+        'order.$': '$.detail',
+        'done.$': '$.result',
+        pending: ['VoidInvoice'],
+        'failure.$': '$.failure',
+        'compensationFailure.$': '$.compensationFailure',
+      }),
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    parkSaga.addRetry({ errors: [sfn.Errors.ALL], interval: Duration.seconds(2), maxAttempts: 3 });
+    parkSaga.addCatch(emitFailed, { errors: [sfn.Errors.ALL], resultPath: '$.parkingFailure' });
+    parkSaga.next(emitFailed);
+    voidInvoice.addCatch(parkSaga, { errors: [sfn.Errors.ALL], resultPath: '$.compensationFailure' });
     voidInvoice.next(failed);
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {

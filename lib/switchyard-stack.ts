@@ -111,6 +111,15 @@ export class SwitchyardStack extends Stack {
       'The routing dead-letter queue',
     );
     alarms.watchFlow('OrderPaidFlow', orderPaid.stateMachine, 'order-paid');
+    alarms.watchMetric(
+      'OrderPaidSagasParked',
+      orderPaid.parkingQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+      'The order-paid parking queue holds a saga whose compensation failed: a system may be left half-applied (an invoice without its order in the CRM).',
+      'saga-parked',
+    );
     guards.alarmOnOpen((id, metric, what, runbook) => alarms.watchMetric(id, metric, what, runbook));
 
     new CfnOutput(this, 'WebhookBaseUrl', {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
-import { ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
+import { paginateListStackResources } from '@aws-sdk/client-cloudformation';
 import { PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import {
   CreateQueueCommand,
@@ -25,14 +25,16 @@ export const aws = () => awsClients(cloud().emulator);
 
 /** Physical id of the stack's resource of `type` whose logical id starts with `prefix` (a queue's URL, …). */
 export async function physicalId(type: string, prefix: string): Promise<string> {
-  const { StackResourceSummaries = [] } = await aws().cloudformation.send(
-    new ListStackResourcesCommand({ StackName: 'Switchyard' }),
-  );
-  const resource = StackResourceSummaries.find(
-    (summary) => summary.ResourceType === type && summary.LogicalResourceId?.startsWith(prefix),
-  );
-  if (!resource?.PhysicalResourceId) throw new Error(`no ${type} ${prefix}* in the stack`);
-  return resource.PhysicalResourceId;
+  for await (const page of paginateListStackResources(
+    { client: aws().cloudformation },
+    { StackName: 'Switchyard' },
+  )) {
+    const resource = page.StackResourceSummaries?.find(
+      (summary) => summary.ResourceType === type && summary.LogicalResourceId?.startsWith(prefix),
+    );
+    if (resource?.PhysicalResourceId) return resource.PhysicalResourceId;
+  }
+  throw new Error(`no ${type} ${prefix}* in the stack`);
 }
 
 /** A fixture from test/fixtures, parsed. */

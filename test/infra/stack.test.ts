@@ -34,7 +34,10 @@ const refId = (value: unknown): string | undefined => {
   return ref?.['Fn::GetAtt']?.[0] ?? ref?.Ref;
 };
 
-/** Logical ids of queues that serve as dead-letter queues (of a queue or of a rule target). */
+/**
+ * Logical ids of queues where failed work ends: dead-letter queues (of a queue or of a rule target) and the
+ * parking queues a flow sends failed sagas to.
+ */
 function deadLetterQueueIds(): Set<string> {
   const ids = new Set<string>();
   for (const [, queue] of ofType('AWS::SQS::Queue')) {
@@ -49,7 +52,19 @@ function deadLetterQueueIds(): Set<string> {
       if (id) ids.add(id);
     }
   }
+  for (const [, machine] of ofType('AWS::StepFunctions::StateMachine')) {
+    for (const part of definitionParts(machine)) {
+      const id = refId(part);
+      if (id && resources[id]?.Type === 'AWS::SQS::Queue') ids.add(id);
+    }
+  }
   return ids;
+}
+
+/** The pieces of a state machine's definition: strings, and the tokens (`Ref`, `Fn::GetAtt`) between them. */
+function definitionParts(machine: Resource): unknown[] {
+  const definition = machine.Properties?.DefinitionString as { 'Fn::Join'?: [string, unknown[]] } | undefined;
+  return definition?.['Fn::Join']?.[1] ?? [];
 }
 
 describe('SwitchyardStack', () => {
@@ -129,7 +144,16 @@ describe('SwitchyardStack', () => {
   it('links every alarm to a runbook that exists, and every runbook to an alarm', () => {
     const runbooksDir = join(import.meta.dirname, '..', '..', 'docs', 'runbooks');
     const linked = new Set<string>();
-    for (const [id, alarm] of ofType('AWS::CloudWatch::Alarm')) {
+    // Alarms of optional parts count too: production with the GitHub delivery reconciliation configured.
+    const withOptional = synthesize({
+      ...production(),
+      reconcile: { github: { source: 'github', owner: 'octo-org', repo: 'switchyard-demo', hookId: 1 } },
+    });
+    const alarms = [
+      ...ofType('AWS::CloudWatch::Alarm'),
+      ...(Object.entries(withOptional.findResources('AWS::CloudWatch::Alarm')) as [string, Resource][]),
+    ];
+    for (const [id, alarm] of alarms) {
       const runbook = /Runbook: docs\/runbooks\/([a-z-]+\.md)$/.exec(
         String(alarm.Properties?.AlarmDescription),
       )?.[1];
@@ -278,6 +302,34 @@ describe('SwitchyardStack', () => {
     );
     expect(definition).toContain('\\"JitterStrategy\\":\\"FULL\\"');
     expect(definition).toContain('\\"MaxDelaySeconds\\":60');
+  });
+
+  it('parks the saga of a failed compensation in a watched queue before the order-paid flow fails', () => {
+    // Prepare: the definition with its tokens (ARNs) replaced by a placeholder
+    const [, machine] = ofType('AWS::StepFunctions::StateMachine')[0] ?? [];
+    const text = definitionParts(machine ?? { Type: '' })
+      .map((part) => (typeof part === 'string' ? part : 'TOKEN'))
+      .join('');
+    const definition = JSON.parse(text) as {
+      States: Record<string, { Resource?: string; Next?: string; Catch?: { Next: string }[] }>;
+    };
+    const [parkingQueueId] = ofType('AWS::SQS::Queue').find(([id]) => id.includes('ParkingQueue')) ?? [];
+
+    // Assess
+    expect(definition.States.VoidInvoice?.Catch?.map((handler) => handler.Next)).toEqual(['ParkSaga']);
+    expect(definition.States.ParkSaga).toMatchObject({
+      Resource: expect.stringContaining(':states:::sqs:sendMessage'),
+      Next: 'EmitFlowFailed',
+      Catch: [{ Next: 'EmitFlowFailed' }],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [parkingQueueId, 'QueueName'] } }],
+      Threshold: 0,
+      AlarmActions: [Match.anyValue()],
+      OKActions: [Match.anyValue()],
+      AlarmDescription: Match.stringLikeRegexp('saga-parked\\.md$'),
+    });
   });
 
   it('outputs the webhook base URL, the on-call topic and each source signing secret', () => {
