@@ -89,22 +89,20 @@ export class SwitchyardStack extends Stack {
       'Alarms',
       settings.runbookBaseUrl ? { runbookBaseUrl: settings.runbookBaseUrl } : {},
     );
-    alarms.watchDeadLetterQueue(
-      'InboxDeadLetters',
-      inbox.queue.deadLetterQueue,
-      'The inbox dead-letter queue',
-    );
-    alarms.watchDeadLetterQueue(
-      'EmailSyncDeadLetters',
-      emailSync.queue.deadLetterQueue,
-      'The email-sync dead-letter queue',
-    );
-    alarms.watchDeadLetterQueue('AuditDeadLetters', audit.deadLetterQueue, 'The audit dead-letter queue');
-    alarms.watchDeadLetterQueue(
-      'OrderPaidStartDeadLetters',
-      orderPaid.starter.queue.deadLetterQueue,
-      'The order-paid flow start dead-letter queue',
-    );
+    // The queues whose dead letters go back where they came from (`npm run ops -- redrive <name>`).
+    const redrivable: Record<string, DurableQueue> = {
+      inbox: inbox.queue,
+      'email-sync': emailSync.queue,
+      audit,
+      'order-paid-start': orderPaid.starter.queue,
+    };
+    for (const [name, queue] of Object.entries(redrivable)) {
+      alarms.watchDeadLetterQueue(
+        `${pascalCase(name)}DeadLetters`,
+        queue.deadLetterQueue,
+        `The ${name} dead-letter queue`,
+      );
+    }
     alarms.watchDeadLetterQueue(
       'RoutingDeadLetters',
       routing.deadLetterQueue,
@@ -125,6 +123,17 @@ export class SwitchyardStack extends Stack {
     new CfnOutput(this, 'WebhookBaseUrl', {
       value: ingress.webhookBaseUrl,
       description: 'Vendors post to <WebhookBaseUrl>/<source>',
+    });
+    new CfnOutput(this, 'DeadLetterQueues', {
+      value: this.toJsonString(
+        Object.fromEntries(
+          Object.entries(redrivable).map(([name, queue]) => [
+            name,
+            { deadLetterQueueUrl: queue.deadLetterQueue.queueUrl, queueUrl: queue.queue.queueUrl },
+          ]),
+        ),
+      ),
+      description: 'JSON {<name>: {deadLetterQueueUrl, queueUrl}} of the queues the operator CLI redrives',
     });
     new CfnOutput(this, 'OnCallTopicArn', {
       value: alarms.topic.topicArn,
