@@ -32,6 +32,11 @@ export interface WebhookIngressProps {
    * @default Duration.minutes(5)
    */
   readonly secretCacheTtl?: Duration;
+  /**
+   * How long after its fetch the ingest function still uses a signing secret while Secrets Manager fails.
+   * @default Duration.minutes(15)
+   */
+  readonly secretStaleTtl?: Duration;
 }
 
 const DEFAULT_TOLERANCE_SECONDS = 300;
@@ -95,6 +100,7 @@ export class WebhookIngress extends Construct {
         INBOX_QUEUE_URL: props.inbox.queueUrl,
         PAYLOAD_BUCKET_NAME: props.payloads.bucketName,
         SECRET_CACHE_SECONDS: String((props.secretCacheTtl ?? Duration.minutes(5)).toSeconds()),
+        SECRET_STALE_SECONDS: String((props.secretStaleTtl ?? Duration.minutes(15)).toSeconds()),
       },
     });
     props.inbox.grantSendMessages(this.ingest);

@@ -11,6 +11,10 @@
  * `Retry-After` when the signing secret cannot be read or storage did not confirm (the vendor keeps the event
  * and retries). Never 500: an unexpected failure is a 503, since nothing was stored. Error bodies are one
  * generic code (`{"error": "invalid_signature"}`), never details.
+ *
+ * Signing secrets ride out Secrets Manager failures (`SigningSecretCache`): the last good value is used up to
+ * `SECRET_STALE_SECONDS` after its fetch (F3), and a signature that matches no cached secret makes one
+ * rate-limited refetch, so a rotation takes effect at once (F4).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -19,6 +23,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { z } from 'zod';
 import { eventKeyOf, type InboxEnvelope } from '../contracts.js';
 import { clientConfig, sqsClientConfig } from '../shared/aws.js';
 import { jsonEnv, requiredEnv } from '../shared/env.js';
@@ -31,12 +36,13 @@ import {
   formPayload,
   RequestHeaders,
   SignatureVerificationError,
+  type SignedRequest,
   schemeOf,
   verifySignature,
 } from '../verify/index.js';
 import { parseJsonStrict, toSqsSafeJson } from './body.js';
 import { identifyEvent } from './identify.js';
-import { parseSigningSecrets } from './signing-secrets.js';
+import { parseSigningSecrets, SigningSecretCache, type SigningSecretRefetch } from './signing-secrets.js';
 
 const sources = jsonEnv('SOURCES', IngestSources);
 const queueUrl = requiredEnv('INBOX_QUEUE_URL');
@@ -44,6 +50,8 @@ const payloadBucket = requiredEnv('PAYLOAD_BUCKET_NAME');
 
 /** How long signing secrets are cached, seconds (one Secrets Manager call per source per period). */
 const secretMaxAgeSeconds = Number(requiredEnv('SECRET_CACHE_SECONDS'));
+/** How long after its fetch a signing secret is still used while Secrets Manager fails, seconds (F3). */
+const secretStaleSeconds = jsonEnv('SECRET_STALE_SECONDS', z.number().nonnegative());
 /**
  * Largest inbox message, bytes, before the body goes to S3 instead (claim check). SQS takes up to 1 MiB
  * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html); 256 KiB
@@ -55,9 +63,12 @@ const RETRY_AFTER_SECONDS = 30;
 
 const sqs = tracer.captureAWSv3Client(new SQSClient(sqsClientConfig(1000)));
 const s3 = tracer.captureAWSv3Client(new S3Client(clientConfig(3000)));
-const secrets = new SecretsProvider({
-  awsSdkV3Client: tracer.captureAWSv3Client(new SecretsManagerClient(clientConfig(1000))),
-});
+const signingSecrets = new SigningSecretCache(
+  new SecretsProvider({
+    awsSdkV3Client: tracer.captureAWSv3Client(new SecretsManagerClient(clientConfig(1000))),
+  }),
+  { maxAgeSeconds: secretMaxAgeSeconds, staleSeconds: secretStaleSeconds },
+);
 // ignoreBOM keeps a leading byte-order mark, so the stored body is exactly the verified bytes.
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -86,26 +97,43 @@ async function receive(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResu
 
   let activeSecrets: string[];
   try {
-    const value = await secrets.get(source.secretArn, { maxAge: secretMaxAgeSeconds });
-    activeSecrets = parseSigningSecrets(typeof value === 'string' ? value : undefined, Date.now());
+    const read = await signingSecrets.read(source.secretArn);
+    if (read.stale) {
+      logger.warn('signing secret served stale', { ...read.stale });
+      metrics.addMetric('SigningSecretServedStale', MetricUnit.Count, 1);
+    }
+    activeSecrets = parseSigningSecrets(read.value, Date.now());
   } catch (error) {
-    logger.error('signing secret unavailable', { errorName: (error as Error).name });
-    metrics.addMetric('SigningSecretUnavailable', MetricUnit.Count, 1);
-    return unavailable();
+    return secretUnavailable(error);
   }
 
-  try {
-    verifySignature(source, {
-      headers,
-      body,
-      secrets: activeSecrets,
-      nowSeconds: Math.floor(Date.now() / 1000),
-      toleranceSeconds: source.toleranceSeconds,
-      query: event.queryStringParameters ?? {},
-    });
-  } catch (error) {
-    if (!(error instanceof SignatureVerificationError)) throw error;
-    logger.warn('signature rejected', { reason: error.reason });
+  const request = {
+    headers,
+    body,
+    nowSeconds: Math.floor(Date.now() / 1000),
+    toleranceSeconds: source.toleranceSeconds,
+    query: event.queryStringParameters ?? {},
+  };
+  let rejection = signatureRejection(source, { ...request, secrets: activeSecrets });
+  if (rejection?.reason === 'signature_mismatch') {
+    // The vendor may already sign with a secret rotated after our last fetch (F4): fetch it again, rate limited.
+    let refetch: SigningSecretRefetch;
+    try {
+      refetch = await signingSecrets.refetch(source.secretArn);
+      if (refetch.outcome === 'changed') activeSecrets = parseSigningSecrets(refetch.value, Date.now());
+    } catch (error) {
+      // Not a 401: the request could not be checked against the current secret, so it may be authentic. A
+      // 503 makes the vendor keep the event and retry, as whenever the secret cannot be read; a forger gets
+      // at most one per secret per forced-refetch interval, since later misses are not refetched.
+      return secretUnavailable(error);
+    }
+    if (refetch.outcome !== 'rate_limited') metrics.addMetric('SigningSecretRefetched', MetricUnit.Count, 1);
+    if (refetch.outcome === 'changed') {
+      rejection = signatureRejection(source, { ...request, secrets: activeSecrets });
+    }
+  }
+  if (rejection) {
+    logger.warn('signature rejected', { reason: rejection.reason });
     return reject(401, 'invalid_signature');
   }
 
@@ -143,6 +171,27 @@ async function receive(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResu
   logger.info('webhook accepted');
   metrics.addMetric('WebhookAccepted', MetricUnit.Count, 1);
   return reply(202, { id: envelope.eventId });
+}
+
+/** The reason the request fails verification, or `undefined` when it is authentic. */
+function signatureRejection(
+  source: IngestSource,
+  request: SignedRequest,
+): SignatureVerificationError | undefined {
+  try {
+    verifySignature(source, request);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof SignatureVerificationError)) throw error;
+    return error;
+  }
+}
+
+/** The signing secret cannot be read (or is not set): fail closed, and the vendor retries. */
+function secretUnavailable(error: unknown): APIGatewayProxyResult {
+  logger.error('signing secret unavailable', { errorName: (error as Error).name });
+  metrics.addMetric('SigningSecretUnavailable', MetricUnit.Count, 1);
+  return unavailable();
 }
 
 /**

@@ -69,19 +69,28 @@ describe('faults in AWS services, end to end (through the fault proxy)', () => {
     await appliedOnce(order.orderId);
   });
 
-  it('fails closed with 503 while Secrets Manager is down and the cached secret has expired (F3)', async () => {
-    // Prepare: the local stage caches secrets 2 s
-    const order = await checkout();
+  it('verifies with the last good secret while Secrets Manager is down, and fails closed with 503 once it is too old (F3)', async () => {
+    // Prepare: the local stage caches secrets 2 s and serves a stale one up to 6 s after its fetch. The warm-up
+    // request's environment holds a secret fetched at most 2 s before its answer; requests sent one at a time
+    // go to that same environment (MiniStack leases the first idle worker of a function's pool).
+    const warmUp = await checkout();
+    expect((await warmUp.send()).status).toBe(202);
+    const answeredAt = Date.now();
     await injectAwsFault({ service: 'secretsmanager', status: 500, errorCode: 'InternalServiceError' });
-    await settle(2500);
+    const [stale, late] = [await checkout(), await checkout()];
 
-    // Act
-    const refused = await order.send();
+    // Act: after the cache expired but within the stale limit, then after the stale limit
+    await settle(answeredAt + 2500 - Date.now());
+    const served = await stale.send();
+    await settle(answeredAt + 6500 - Date.now());
+    const refused = await late.send();
 
     // Assess
+    expect(served.status).toBe(202);
     expect(refused.status).toBe(503);
     expect(refused.headers['retry-after']).toBe('30');
-    expect(await invoices(order.orderId)).toEqual([]);
+    await appliedOnce(stale.orderId);
+    expect(await invoices(late.orderId)).toEqual([]);
   });
 
   it('retries a record whose deduplication write is throttled, and applies the event once (F12)', async () => {

@@ -33,6 +33,7 @@ beforeAll(async () => {
   );
   vi.stubEnv('SOURCES', JSON.stringify(config));
   vi.stubEnv('SECRET_CACHE_SECONDS', '300');
+  vi.stubEnv('SECRET_STALE_SECONDS', '900');
   vi.stubEnv('INBOX_QUEUE_URL', 'https://sqs.us-east-1.amazonaws.com/000000000000/inbox');
   vi.stubEnv('PAYLOAD_BUCKET_NAME', 'payloads');
   vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'Switchyard');

@@ -88,6 +88,7 @@ describe('ingest handler', () => {
     vi.setSystemTime(NOW_SECONDS * 1000);
     vi.stubEnv('SOURCES', JSON.stringify(SOURCES));
     vi.stubEnv('SECRET_CACHE_SECONDS', '300');
+    vi.stubEnv('SECRET_STALE_SECONDS', '900');
     vi.stubEnv('INBOX_QUEUE_URL', QUEUE_URL);
     vi.stubEnv('PAYLOAD_BUCKET_NAME', 'switchyard-payloads');
     vi.stubEnv('AWS_REGION', 'eu-west-1');
