@@ -1,8 +1,8 @@
 import type { HubSettings } from '../lib/config.js';
 
 /**
- * Ports of the local cloud: the emulator, the fault proxy the functions' AWS calls go through, and the
- * stand-ins for the company's systems.
+ * Ports of the local cloud: the emulator, the fault proxy the functions' AWS calls go through, the
+ * stand-ins for the company's systems, and the GitHub stand-in (webhook deliveries and their REST API).
  */
 export const LOCAL_PORTS = {
   emulator: 4566,
@@ -10,6 +10,7 @@ export const LOCAL_PORTS = {
   accounting: 4710,
   crm: 4711,
   email: 4712,
+  github: 4713,
 } as const;
 
 /** The senders whose events feed the flows, each with the mapper of its payloads. */
@@ -69,7 +70,19 @@ export const STAGES: Record<string, HubSettings> = {
     },
     throttling: { rateLimit: 10_000, burstLimit: 5000 },
     redelivery: { baseSeconds: 1, capSeconds: 4 },
+    // Against the GitHub stand-in (local/github-stand-in.ts), which serves this one hook.
+    reconcile: {
+      github: {
+        source: 'github',
+        owner: 'octo-org',
+        repo: 'switchyard-demo',
+        hookId: 4242,
+        apiBaseUrl: `http://127.0.0.1:${LOCAL_PORTS.github}`,
+      },
+    },
     // Short, so a rotation shows locally within seconds.
     secretCacheSeconds: 2,
+    // Short, so serve-stale and its end both show within seconds in the F3 end-to-end test.
+    secretStaleSeconds: 6,
   },
 };

@@ -56,6 +56,64 @@ export interface WafSettings {
   readonly requestsPerIpPer5Minutes?: number;
 }
 
+/**
+ * One GitHub repository webhook whose failed deliveries a scheduled job finds and asks GitHub to deliver again:
+ * GitHub never retries a failed delivery (fault row F26). See lib/delivery-reconciliation.ts.
+ */
+export interface GitHubReconciliationSettings {
+  /** The hub source the hook delivers to: one of `sources`, with the `github` scheme. */
+  readonly source: string;
+  /** Account that owns the repository, e.g. `octo-org`. */
+  readonly owner: string;
+  /** Repository name without `.git`, e.g. `switchyard-demo`. */
+  readonly repo: string;
+  /** The webhook's id: the number ending the URL of its settings page (`…/settings/hooks/<id>`). */
+  readonly hookId: number;
+  /**
+   * REST API root. Plain `http` is refused except to a loopback address (the local stand-in).
+   * @default 'https://api.github.com' (GitHub Enterprise Server: 'https://HOST/api/v3')
+   */
+  readonly apiBaseUrl?: string;
+  /**
+   * ARN of an existing Secrets Manager secret with a GitHub API token that may read and redeliver the hook's
+   * deliveries (fine-grained token: repository permission "Webhooks", read and write), as the bare token or
+   * JSON `{"token": "…"}`.
+   * @default a new secret holding a placeholder; the job logs a warning and does nothing until the token is put in
+   */
+  readonly tokenSecretArn?: string;
+  /**
+   * Minutes between runs.
+   * @default 10
+   */
+  readonly everyMinutes?: number;
+  /**
+   * How far back each run lists deliveries, minutes: at least twice `everyMinutes`, so a failed run is caught
+   * up by the next; at most 4320 (GitHub keeps deliveries 3 days).
+   * @default 120
+   */
+  readonly lookBackMinutes?: number;
+  /**
+   * Most redeliveries one run requests; the rest wait for the next run (counted `ReconcileDeferred`).
+   * @default 50
+   */
+  readonly maxRedeliveriesPerRun?: number;
+  /**
+   * Failed deliveries of one event within the look-back after which it is no longer redelivered but left to
+   * on-call (counted `ReconcileGaveUp`): an event the hub refuses for good is not redelivered every run.
+   * @default 6
+   */
+  readonly maxAttemptsPerEvent?: number;
+}
+
+/** Jobs that find what vendors failed to deliver and have it delivered again. */
+export interface ReconciliationSettings {
+  /**
+   * The GitHub repository webhook to reconcile.
+   * @default none
+   */
+  readonly github?: GitHubReconciliationSettings;
+}
+
 /** Everything that differs between deployments of the hub. Read in `bin/`, passed down as props. */
 export interface HubSettings {
   readonly sources: readonly SourceSettings[];
@@ -82,10 +140,24 @@ export interface HubSettings {
    */
   readonly secretCacheSeconds?: number;
   /**
+   * While Secrets Manager fails, how long after its fetch the ingest function still verifies with the last
+   * signing secret it read, seconds (fault row F3); then it answers 503 and vendors retry. An outage of up to
+   * `secretStaleSeconds - secretCacheSeconds` (10 minutes by default) thus rejects no webhook. Bounded because
+   * a rotation cannot be seen meanwhile: the old secret stays accepted that long. At most `secretCacheSeconds`
+   * turns serve-stale off.
+   * @default 900 (15 minutes)
+   */
+  readonly secretStaleSeconds?: number;
+  /**
    * Redelivery backoff of failed queue records, seconds: first delay and cap (see `redeliveryDelaySeconds`).
    * @default { baseSeconds: 10, capSeconds: 900 }
    */
   readonly redelivery?: { readonly baseSeconds: number; readonly capSeconds: number };
+  /**
+   * Reconciliation of vendor-side gaps (fault row F26): a scheduled job per vendor that does not retry.
+   * @default none
+   */
+  readonly reconcile?: ReconciliationSettings;
   /**
    * Where the runbooks are published; alarm descriptions link to `<runbookBaseUrl>/<alarm>.md`.
    * @default 'docs/runbooks' (the path in this repository)

@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import { DetailType, GITHUB_DETAIL_TYPE_PREFIX } from '../functions/contracts.js';
 import { Alarms } from './alarms.js';
 import type { HubSettings } from './config.js';
+import { DeliveryReconciliation } from './delivery-reconciliation.js';
 import { DownstreamGuards } from './downstream-guards.js';
 import { DurableQueue } from './durable-queue.js';
 import { EmailSync } from './email-sync.js';
@@ -49,6 +50,9 @@ export class SwitchyardStack extends Stack {
       ...(settings.waf ? { waf: settings.waf } : {}),
       ...(settings.secretCacheSeconds
         ? { secretCacheTtl: Duration.seconds(settings.secretCacheSeconds) }
+        : {}),
+      ...(settings.secretStaleSeconds !== undefined
+        ? { secretStaleTtl: Duration.seconds(settings.secretStaleSeconds) }
         : {}),
     });
 
@@ -119,6 +123,13 @@ export class SwitchyardStack extends Stack {
       'saga-parked',
     );
     guards.alarmOnOpen((id, metric, what, runbook) => alarms.watchMetric(id, metric, what, runbook));
+    const githubReconciliation = settings.reconcile?.github
+      ? new DeliveryReconciliation(this, 'ReconcileGithub', {
+          github: settings.reconcile.github,
+          sources: settings.sources,
+          alarms,
+        })
+      : undefined;
 
     new CfnOutput(this, 'WebhookBaseUrl', {
       value: ingress.webhookBaseUrl,
@@ -145,10 +156,21 @@ export class SwitchyardStack extends Stack {
         description: `Put the signing secret of source "${source}" here`,
       });
     }
+    if (githubReconciliation) {
+      new CfnOutput(this, reconcileTokenOutputId('github'), {
+        value: githubReconciliation.tokenSecret.secretArn,
+        description: 'Put the GitHub API token of the delivery reconciliation here',
+      });
+    }
   }
 }
 
 /** Id of the stack output with the signing secret ARN of a source: `stripe-eu` → `SigningSecretStripeEu`. */
 export function signingSecretOutputId(source: string): string {
   return `SigningSecret${pascalCase(source)}`;
+}
+
+/** Id of the stack output with the ARN of a reconciliation's API token secret: `github` → `ReconcileTokenGithub`. */
+export function reconcileTokenOutputId(vendor: 'github'): string {
+  return `ReconcileToken${pascalCase(vendor)}`;
 }

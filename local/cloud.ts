@@ -2,18 +2,21 @@
  * The local cloud: the whole hub on a laptop, with no AWS account and no Docker. Synthesizes the `local`
  * stage, starts the emulator (or uses the one at `AWS_ENDPOINT_URL`) with the functions' AWS calls going
  * through a fault proxy (local/aws-fault-proxy.ts), starts the stand-ins for the company's systems, deploys the synthesized template with the in-repo deployer (which fails on drift), seeds new
- * random signing secrets and writes `.switchyard/local.json`.
+ * random signing secrets, starts the GitHub stand-in (local/github-stand-in.ts) with a seeded API token for the
+ * delivery reconciliation, and writes `.switchyard/local.json`.
  */
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { LOCAL_PORTS, STAGES, UNSEEDED_LOCAL_SOURCES } from '../bin/stages.js';
-import { signingSecretOutputId } from '../lib/switchyard-stack.js';
-import { awsClients, LOCAL_REGION } from './aws-clients.js';
+import { reconcileTokenOutputId, signingSecretOutputId } from '../lib/switchyard-stack.js';
+import { type AwsClients, awsClients, LOCAL_REGION } from './aws-clients.js';
 import { startAwsFaultProxy } from './aws-fault-proxy.js';
 import { deployAssembly, type EmulatorName } from './deployer.js';
 import { type Emulator, startEmulator } from './emulator.js';
+import { startGitHubStandIn } from './github-stand-in.js';
 import { newSigningSecret } from './signing.js';
 import { type StandInName, startStandIns } from './stand-ins.js';
 
@@ -32,7 +35,11 @@ export interface LocalCloudConfig {
   webhooks: Record<string, string>;
   /** Signing secret of each source (those of `UNSEEDED_LOCAL_SOURCES` keep the stack's placeholder). */
   secrets: Record<string, string>;
-  standIns: Record<StandInName, string>;
+  /**
+   * Base URL of each stand-in; `github` plays GitHub (local/github-stand-in.ts: `POST <url>/_deliver` makes
+   * the hook deliver, `GET <url>/_deliveries` lists the attempts) when the stage reconciles GitHub deliveries.
+   */
+  standIns: Record<StandInName, string> & { github?: string };
   /** The fault proxy the functions' AWS calls go through (`POST <url>/_faults`), when this cloud started one. */
   awsFaultProxy?: string;
 }
@@ -121,6 +128,9 @@ export async function startLocalCloud(log: (line: string) => void): Promise<Loca
       );
     }
 
+    const githubStandIn = await startGitHubStandInFor(outputs, webhooks, secrets, clients, log);
+    if (githubStandIn) started.push({ stop: () => githubStandIn.close() });
+
     const config: LocalCloudConfig = {
       emulator: endpoint,
       webhooks,
@@ -129,6 +139,7 @@ export async function startLocalCloud(log: (line: string) => void): Promise<Loca
         accounting: standIns.accounting.baseUrl,
         crm: standIns.crm.baseUrl,
         email: standIns.email.baseUrl,
+        ...(githubStandIn ? { github: githubStandIn.baseUrl } : {}),
       },
       ...(awsFaultProxy ? { awsFaultProxy } : {}),
     };
@@ -139,6 +150,41 @@ export async function startLocalCloud(log: (line: string) => void): Promise<Loca
     await stop();
     throw error;
   }
+}
+
+/**
+ * When the local stage reconciles GitHub deliveries: seeds the reconciliation's API token secret with a new
+ * random token and starts the GitHub stand-in that accepts it, delivering to the hub's webhook URL of the
+ * configured source, signed with that source's seeded secret.
+ * @returns the stand-in, or `undefined` when the stage does not reconcile GitHub
+ * @throws Error when the stack lacks the token output or the source has no URL or secret
+ */
+async function startGitHubStandInFor(
+  outputs: Record<string, string>,
+  webhooks: Record<string, string>,
+  secrets: Record<string, string>,
+  clients: AwsClients,
+  log: (line: string) => void,
+) {
+  const github = STAGES.local?.reconcile?.github;
+  if (!github) return undefined;
+  const secretId = outputs[reconcileTokenOutputId('github')];
+  const url = webhooks[github.source];
+  const secret = secrets[github.source];
+  if (!secretId || !url || !secret) {
+    throw new Error(
+      `the GitHub reconciliation of source ${github.source} lacks its token output, URL or secret`,
+    );
+  }
+  log('seeding the GitHub reconciliation token and starting the GitHub stand-in');
+  const token = `github_pat_local_${randomBytes(24).toString('hex')}`;
+  await clients.secretsmanager.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: token }));
+  return startGitHubStandIn({
+    hook: { owner: github.owner, repo: github.repo, hookId: github.hookId },
+    token,
+    target: { url, secret },
+    port: LOCAL_PORTS.github,
+  });
 }
 
 /**
