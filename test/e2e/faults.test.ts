@@ -133,7 +133,7 @@ describe('faults in AWS services, end to end (through the fault proxy)', () => {
 // Rows of the fault table the emulator cannot reproduce, and where they are covered instead.
 for (const [row, why, coveredBy] of [
   [
-    'F8/F9/F10 (downstream 5xx, 429, hang: Step Functions retries on TransientUpstreamError)',
+    'F8/F9/F10/F11 (downstream 5xx, 429, hang, junk 2xx: Step Functions retries on TransientUpstreamError)',
     'MiniStack reports every Lambda error as Runtime.HandlerError, so Retry on an error name never matches',
     'test/unit/http.test.ts, test/unit/guard.test.ts, test/infra/stack.test.ts (retry policy)',
   ],
