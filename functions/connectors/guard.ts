@@ -50,7 +50,8 @@ import {
   GetItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { logger, metrics } from '../shared/powertools.js';
+import { CallOutcome, Dimension, HubMetric } from '../shared/hub-metrics.js';
+import { emitMetric, logger } from '../shared/powertools.js';
 import {
   type BreakerSettings,
   defaultRatePerSecond,
@@ -175,7 +176,10 @@ export class DownstreamGuard {
   }
 
   /**
-   * Runs one call to the system under the breaker and the limiter.
+   * Runs one call to the system under the breaker and the limiter, and counts it: `DownstreamCall`
+   * `[downstream, outcome]` for every call, refused ones included, and `DownstreamLatency` `[downstream]`,
+   * milliseconds, for a call that reached the system (functions/shared/hub-metrics.ts). Every connector call
+   * of the steps and consumers goes through here, one `callDownstream` per `run`.
    * @param call the call; gets the time it has left, milliseconds (less than `remainingTimeMs` when the
    *   guard waited for a slot): pass that to `callDownstream`
    * @param remainingTimeMs the Lambda's remaining time, milliseconds; waits for a slot end at
@@ -187,20 +191,34 @@ export class DownstreamGuard {
    */
   async run<T>(call: (remainingTimeMs: number) => Promise<T>, remainingTimeMs: number): Promise<T> {
     const deadline = this.now() + remainingTimeMs;
-    const admission = await this.admit(deadline);
+    let admission: Admission;
+    try {
+      admission = await this.admit(deadline);
+    } catch (error) {
+      this.counted(CallOutcome.refused);
+      throw error;
+    }
     try {
       await this.takeSlot(deadline);
     } catch (error) {
+      this.counted(CallOutcome.refused);
       if (admission.lease !== undefined) await this.settleProbe(admission, 'not-called');
       throw error;
     }
+    const startedAt = this.now();
     let result: T;
     try {
-      result = await call(deadline - this.now());
+      result = await call(deadline - startedAt);
     } catch (error) {
-      await this.record(admission, outcomeOf(error), error);
+      const outcome = outcomeOf(error);
+      this.counted(
+        isTransient(error) ? CallOutcome.transient : CallOutcome.terminal,
+        outcome === 'not-called' ? undefined : this.now() - startedAt,
+      );
+      await this.record(admission, outcome, error);
       throw error;
     }
+    this.counted(CallOutcome.ok, this.now() - startedAt);
     await this.record(admission, 'success');
     return result;
   }
@@ -527,12 +545,21 @@ export class DownstreamGuard {
     this.emit(name, 1, MetricUnit.Count);
   }
 
+  /** Counts one call by outcome, and its duration, milliseconds, when it reached the system. */
+  private counted(outcome: CallOutcome, latencyMs?: number): void {
+    emitMetric(
+      HubMetric.DownstreamCall,
+      MetricUnit.Count,
+      1,
+      { [Dimension.downstream]: this.system, [Dimension.outcome]: outcome },
+      { withService: false },
+    );
+    if (latencyMs !== undefined) this.emit(HubMetric.DownstreamLatency, latencyMs, MetricUnit.Milliseconds);
+  }
+
   /** One metric with the `downstream` dimension only (no `service`), so one alarm covers every caller. */
   private emit(name: string, value: number, unit: (typeof MetricUnit)[keyof typeof MetricUnit]): void {
-    const single = metrics.singleMetric();
-    single.clearDefaultDimensions();
-    single.addDimension(GUARD_METRIC_DIMENSION, this.system);
-    single.addMetric(name, unit, value);
+    emitMetric(name, unit, value, { [GUARD_METRIC_DIMENSION]: this.system }, { withService: false });
   }
 
   private key(kind: 'breaker' | 'rate'): Item {
@@ -568,6 +595,14 @@ function outcomeOf(error: unknown): Outcome {
   if (status === 429 || /\bHTTP 429\b/.test(error.message)) return 'throttled';
   if (/no time left/.test(error.message)) return 'not-called';
   return 'failure';
+}
+
+/**
+ * Whether a call's error is retryable (`TransientUpstreamError`, matched by name like `outcomeOf`); any other
+ * error (a 4xx as `TerminalUpstreamError`, an answer the connector cannot use) ends the flow's step for good.
+ */
+function isTransient(error: unknown): boolean {
+  return error instanceof Error && error.name === 'TransientUpstreamError';
 }
 
 /** Matched by name: the error may come from another copy of the SDK (a traced or bundled client). */

@@ -15,6 +15,10 @@
  * Signing secrets ride out Secrets Manager failures (`SigningSecretCache`): the last good value is used up to
  * `SECRET_STALE_SECONDS` after its fetch (F3), and a signature that matches no cached secret makes one
  * rate-limited refetch, so a rotation takes effect at once (F4).
+ *
+ * Metrics (functions/shared/hub-metrics.ts; embedded metric format, a log line, so no call on the ack path):
+ * `WebhookReceived`, `WebhookRejected` by reason, `WebhookEnqueued` by event type, `EnqueueFailed` and
+ * `AckLatency`, for a known source only.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -28,7 +32,8 @@ import { eventKeyOf, type InboxEnvelope } from '../contracts.js';
 import { clientConfig, sqsClientConfig } from '../shared/aws.js';
 import { jsonEnv, requiredEnv } from '../shared/env.js';
 import { InvalidPayloadError } from '../shared/errors.js';
-import { instrument, logger, metrics, tracer } from '../shared/powertools.js';
+import { Dimension, HubMetric, RejectReason } from '../shared/hub-metrics.js';
+import { emitMetric, instrument, logger, metrics, tracer } from '../shared/powertools.js';
 import { type IngestSource, IngestSources } from '../sources.js';
 import {
   type BodyFormat,
@@ -38,6 +43,7 @@ import {
   SignatureVerificationError,
   type SignedRequest,
   schemeOf,
+  type VerificationFailure,
   verifySignature,
 } from '../verify/index.js';
 import { parseJsonStrict, toSqsSafeJson } from './body.js';
@@ -83,17 +89,23 @@ export const handler = instrument(async (event: APIGatewayProxyEvent): Promise<A
 });
 
 async function receive(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const startedMs = performance.now();
   const sourceName = event.pathParameters?.source ?? '';
   const source = Object.hasOwn(sources, sourceName) ? sources[sourceName] : undefined;
+  // Not counted: the path is the caller's to choose, and a dimension valued by it would be unbounded.
   if (!source) return reply(404, { error: 'unknown_source' });
   logger.appendKeys({ source: sourceName });
-  metrics.addDimension('source', sourceName);
+  // The invocation's metrics are flushed under [service, source]; those with more dimensions use emitMetric.
+  metrics.addDimension(Dimension.source, sourceName);
+  metrics.addMetric(HubMetric.WebhookReceived, MetricUnit.Count, 1);
+  const reject = (statusCode: number, error: string, reason: RejectReason) =>
+    rejected(statusCode, error, sourceName, reason);
 
   const body = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
-  if (body.length > source.maxBodyBytes) return reject(413, 'payload_too_large');
+  if (body.length > source.maxBodyBytes) return reject(413, 'payload_too_large', RejectReason.size);
   const headers = RequestHeaders.fromEvent(event);
   const format = bodyFormat(contentTypeOf(headers), schemeOf(source).formats);
-  if (!format) return reject(415, 'unsupported_media_type');
+  if (!format) return reject(415, 'unsupported_media_type', RejectReason.mediaType);
 
   let activeSecrets: string[];
   try {
@@ -134,7 +146,7 @@ async function receive(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResu
   }
   if (rejection) {
     logger.warn('signature rejected', { reason: rejection.reason });
-    return reject(401, 'invalid_signature');
+    return reject(401, 'invalid_signature', rejectReasonOf(rejection.reason));
   }
 
   let envelope: InboxEnvelope & { body: string };
@@ -154,7 +166,7 @@ async function receive(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResu
   } catch (error) {
     if (!(error instanceof InvalidPayloadError)) throw error;
     logger.warn('payload rejected', { reason: error.message });
-    return reject(400, 'invalid_payload');
+    return reject(400, 'invalid_payload', RejectReason.payload);
   }
   logger.appendKeys({ eventKey: eventKeyOf(envelope), eventType: envelope.eventType });
 
@@ -165,12 +177,21 @@ async function receive(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResu
     await store(envelope);
   } catch (error) {
     logger.error('store failed', { errorName: (error as Error).name });
-    metrics.addMetric('EnqueueFailed', MetricUnit.Count, 1);
+    metrics.addMetric(HubMetric.EnqueueFailed, MetricUnit.Count, 1);
     return unavailable();
   }
   logger.info('webhook accepted');
-  metrics.addMetric('WebhookAccepted', MetricUnit.Count, 1);
+  emitMetric(HubMetric.WebhookEnqueued, MetricUnit.Count, 1, {
+    [Dimension.source]: sourceName,
+    [Dimension.eventType]: envelope.eventType,
+  });
+  metrics.addMetric(HubMetric.AckLatency, MetricUnit.Milliseconds, performance.now() - startedMs);
   return reply(202, { id: envelope.eventId });
+}
+
+/** The metric reason of a failed verification: a stale timestamp, or any other signature fault. */
+function rejectReasonOf(failure: VerificationFailure): RejectReason {
+  return failure === 'stale_timestamp' ? RejectReason.stale : RejectReason.signature;
 }
 
 /** The reason the request fails verification, or `undefined` when it is authentic. */
@@ -267,8 +288,17 @@ function decodeUtf8(bytes: Buffer): string {
   }
 }
 
-function reject(statusCode: number, error: string): APIGatewayProxyResult {
-  metrics.addMetric('WebhookRejected', MetricUnit.Count, 1);
+/** A 4xx answer for a known source, counted as `WebhookRejected` under its reason. */
+function rejected(
+  statusCode: number,
+  error: string,
+  source: string,
+  reason: RejectReason,
+): APIGatewayProxyResult {
+  emitMetric(HubMetric.WebhookRejected, MetricUnit.Count, 1, {
+    [Dimension.source]: source,
+    [Dimension.reason]: reason,
+  });
   return reply(statusCode, { error });
 }
 

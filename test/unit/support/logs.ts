@@ -6,6 +6,8 @@ export interface CapturedLogs {
   text(): string;
   /** Each JSON log line written to stdout, parsed. */
   entries(): Record<string, unknown>[];
+  /** Forgets what was written so far (the capture goes on). */
+  clear(): void;
   restore(): void;
 }
 
@@ -31,6 +33,9 @@ export function captureLogs(): CapturedLogs {
         .flatMap((chunk) => chunk.split('\n'))
         .filter((line) => line.startsWith('{'))
         .map((line) => JSON.parse(line) as Record<string, unknown>),
+    clear: () => {
+      written.length = 0;
+    },
     restore: () => {
       for (const spy of spies) spy.mockRestore();
     },
