@@ -114,6 +114,75 @@ export interface ReconciliationSettings {
   readonly github?: GitHubReconciliationSettings;
 }
 
+/**
+ * Service levels of one source, which its alarms hold the hub to (lib/alarms.ts). Checked at synthesis.
+ */
+export interface SourceSla {
+  /**
+   * How long the vendor waits for the hub's answer before it counts the delivery as failed, seconds (1 to 60).
+   * @default by signature scheme (`VENDOR_TIMEOUT_SECONDS` in lib/alarms.ts): slack 3, stripe 3 (unpublished:
+   *   the lowest figure claimed), shopify 5, github 10, twilio 15, standard-webhooks 15, hmac 3 (an unknown
+   *   vendor: the strictest known)
+   */
+  readonly vendorTimeoutSeconds?: number;
+  /**
+   * Acknowledgement budget: the webhook API's p99 latency must stay at or below it, milliseconds (100 up to
+   * below `vendorTimeoutSeconds`). The API's latency alarm uses the smallest budget of all sources.
+   * @default a third of `vendorTimeoutSeconds`, rounded down (G2: p99 ≤ 1 s against Slack's 3 s)
+   */
+  readonly ackP99Milliseconds?: number;
+  /**
+   * Signature failures (answers 401, `WebhookRejected` with reason `signature`) in 5 minutes above which the
+   * source pages: a whole number, 0 or more.
+   * @default 10
+   */
+  readonly maxSignatureFailuresPer5Minutes?: number;
+}
+
+/** A part of the hub that works events off: the queue it consumes (if any) and its functions. */
+export type WorkerName = 'ingest' | 'inbox' | 'order-paid' | 'email-sync' | 'reconcile';
+
+/** Service levels of one worker (lib/alarms.ts). Checked at synthesis. */
+export interface WorkerSla {
+  /**
+   * Age of the oldest message in the worker's queue above which it pages, seconds (60 to 1,209,600, the queue
+   * retention). Only for workers that consume a queue: `inbox`, `order-paid` (its starter queue), `email-sync`.
+   * @default 300
+   */
+  readonly maxAgeSeconds?: number;
+  /**
+   * Share of the invocations of each of the worker's functions that may fail (Errors / Invocations), and share
+   * that may be throttled (Throttles / (Invocations + Throttles)), over 5 minutes, as a fraction (0 < rate ≤ 1).
+   * @default 0.05
+   */
+  readonly maxErrorRate?: number;
+}
+
+/** Service levels the alarms enforce; every threshold of lib/alarms.ts comes from here. */
+export interface SlaSettings {
+  /**
+   * Per source, by source name (each must be one of `HubSettings.sources`).
+   * @default the defaults of `SourceSla` for every source
+   */
+  readonly sources?: Readonly<Record<string, SourceSla>>;
+  /**
+   * Per worker.
+   * @default the defaults of `WorkerSla` for every worker
+   */
+  readonly workers?: Readonly<Partial<Record<WorkerName, WorkerSla>>>;
+  /**
+   * Share of webhook requests the API may answer with a 5xx over 5 minutes, as a fraction (0 < rate ≤ 1).
+   * @default 0.01
+   */
+  readonly max5xxRate?: number;
+  /**
+   * Per company system: share of the calls to it that may fail (transient or terminal, `DownstreamCall`) over
+   * 5 minutes, as a fraction (0 < rate ≤ 1).
+   * @default 0.05 for every system
+   */
+  readonly downstreams?: Readonly<Partial<Record<keyof SystemsSettings, { readonly maxErrorRate?: number }>>>;
+}
+
 /** Everything that differs between deployments of the hub. Read in `bin/`, passed down as props. */
 export interface HubSettings {
   readonly sources: readonly SourceSettings[];
@@ -163,4 +232,10 @@ export interface HubSettings {
    * @default 'docs/runbooks' (the path in this repository)
    */
   readonly runbookBaseUrl?: string;
+  /**
+   * Service levels the alarms enforce: ack budgets and signature-failure limits per source, queue age and
+   * error rates per worker, the API's 5xx rate, each system's error rate.
+   * @default the documented defaults of `SlaSettings`
+   */
+  readonly sla?: SlaSettings;
 }

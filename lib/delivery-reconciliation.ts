@@ -45,8 +45,9 @@ const FUNCTION_TIMEOUT = Duration.minutes(2);
  *
  * Holds the function, the Secrets Manager secret of the GitHub API token (a placeholder `{"status": "unset"}`
  * unless an existing secret is given; the function gets its ARN and reads only it), the schedule rule, whose
- * Lambda target has an explicit retry policy and a dead-letter queue, and three alarms: events found missing
- * (`ReconcileMissing` > 0 in a run), failed runs (function errors) and the schedule's dead letters.
+ * Lambda target has an explicit retry policy and a dead-letter queue, and its alarms: events found missing
+ * (`ReconcileMissing` > 0 in a run, paging on its own), and the job failing, paging once through the job's
+ * component: failed runs (function errors), the schedule's dead letters, the function's error and throttle rates.
  *
  * A failed run is not retried by Lambda (async retries 0): the next scheduled run is the retry, and lists the
  * same window again.
@@ -58,7 +59,7 @@ export class DeliveryReconciliation extends Construct {
   readonly schedule: events.Rule;
   /** Scheduled events EventBridge could not hand to the function. */
   readonly deadLetterQueue: sqs.Queue;
-  /** The job's alarms: missing events, failed runs, dead letters. */
+  /** The job's alarms: missing events, failed runs, dead letters, the function's error and throttle rates. */
   readonly alarms: cloudwatch.Alarm[];
 
   /** @throws Error at synthesis when the settings are invalid (the message says which one) */
@@ -112,6 +113,15 @@ export class DeliveryReconciliation extends Construct {
 
     const alarmId = `${pascalCase(github.source)}Reconcile`;
     const perRun = { period: every, statistic: cloudwatch.Stats.SUM };
+    // The job's own failures page once, through one component; missing deliveries page on their own (the
+    // cause is GitHub's or the hub's ingress, not the job).
+    const job = props.alarms.component(alarmId, {
+      what: `the GitHub delivery reconciliation of source "${github.source}"`,
+      causes:
+        'GitHub unavailable, the API token unset, expired or without the Webhooks permission, the hook id wrong, ' +
+        'or the function failing or throttled.',
+      runbook: 'github-reconcile-failing',
+    });
     this.alarms = [
       props.alarms.watchMetric(
         `${alarmId}Missing`,
@@ -131,6 +141,7 @@ export class DeliveryReconciliation extends Construct {
         `A run of the GitHub delivery reconciliation of source "${github.source}" failed (GitHub unavailable, ` +
           'or the token or hook misconfigured): missing deliveries are not being redelivered.',
         'github-reconcile-failing',
+        { component: job },
       ),
       props.alarms.watchMetric(
         `${alarmId}DeadLetters`,
@@ -141,6 +152,14 @@ export class DeliveryReconciliation extends Construct {
         `The schedule of the GitHub delivery reconciliation of source "${github.source}" could not invoke ` +
           'its function: runs are being skipped.',
         'github-reconcile-failing',
+        { component: job },
+      ),
+      ...props.alarms.watchFunction(
+        `${alarmId}Function`,
+        this.fn,
+        `the GitHub delivery reconciliation function of source "${github.source}"`,
+        'reconcile',
+        job,
       ),
     ];
 

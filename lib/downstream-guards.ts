@@ -19,13 +19,15 @@ export type GuardSettings = Omit<DownstreamGuardSettings, 'system'>;
 
 /**
  * Creates one paging alarm on `metric` (Sum over 1 minute, from the metric) above 0, whose description says
- * `what` and links the runbook `runbook`; e.g. a public `Alarms.watchMetric`.
+ * `what` and links the runbook `runbook`, for the guarded `system` (so it can page through that system's
+ * component); e.g. `Alarms.watchMetric` with `{ component: alarms.downstream(system) }`.
  */
 export type WatchMetric = (
   id: string,
   metric: cloudwatch.IMetric,
   what: string,
   runbook: string,
+  system: string,
 ) => cloudwatch.Alarm;
 
 /**
@@ -82,6 +84,11 @@ export class DownstreamGuards extends Construct {
     }
   }
 
+  /** The system `fn` guards its calls to, if it was granted one (`grantTo`). */
+  systemOf(fn: lambda.IFunction): string | undefined {
+    return this.functions.get(fn.node.path);
+  }
+
   /**
    * `CircuitOpened` of one system: the number of times its circuit opened (from closed, or again after a
    * failed probe), summed over 1 minute, from every function that calls it.
@@ -112,6 +119,7 @@ export class DownstreamGuards extends Construct {
       `The circuit breaker of ${system} opened: calls to it failed too often and are refused for a while; ` +
         'flows and consumers retry them later.',
       'circuit-open',
+      system,
     );
   }
 }

@@ -9,6 +9,10 @@
  * emulator does not implement) gives a drift with `actual: 'unreadable: <error name>'`, never a pass. Resource
  * types without a checker are only checked for a physical id. `'absent'` stands for a resource, rule target or
  * setting that does not exist.
+ *
+ * The deployer tells the check what it did on purpose for an emulator: resources it created outside the stack
+ * (checked like the others), resources it left out (not expected; references to them resolve to a marker), and
+ * properties the emulator does not keep (not compared). It prints each, with its reason.
  */
 
 import { isDeepStrictEqual } from 'node:util';
@@ -47,7 +51,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { GetTopicAttributesCommand, SetTopicAttributesCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { type ResolverClients, StackResolver } from './intrinsics.js';
+import { LEFT_OUT_PATTERN, type ResolverClients, StackResolver, type StackResource } from './intrinsics.js';
 
 /** The SDK v3 clients the check reads from (and patches through), all pointed at the emulator. */
 export type ConformanceClients = ResolverClients & { sns: SNSClient };
@@ -72,6 +76,14 @@ export interface Drift {
 }
 
 type Json = Record<string, unknown>;
+
+/** A property an emulator does not keep, so the read-back does not compare it. */
+export interface UncheckedProperty {
+  readonly resourceType: string;
+  readonly property: string;
+  /** Why, with the emulator's version and the place in its source. */
+  readonly reason: string;
+}
 
 /** A comparison a checker asks for; it becomes a drift when the normalised sides differ. */
 interface Comparison {
@@ -601,15 +613,69 @@ const cloudWatchAlarm: Checker = async ({ physicalId, props, clients }) => {
     field('Namespace'),
     field('MetricName'),
     field('Statistic'),
+    field('ExtendedStatistic'),
     field('Period', num),
     field('Dimensions', dimensions),
     field('Metrics', (value) => (value === undefined ? undefined : list(value).map(metricQuery))),
     field('Threshold', num),
     field('ComparisonOperator'),
     field('EvaluationPeriods', num),
+    field('DatapointsToAlarm', num),
     field('AlarmActions', sorted),
     field('OKActions', sorted),
     field('TreatMissingData'),
+  ];
+};
+
+/**
+ * A composite alarm's rule with every `ALARM("<left out>")` replaced by `FALSE`: a child left out of the
+ * deployment on purpose never is in ALARM, so the composite still pages for the children that exist.
+ * @throws Error when a left-out alarm appears in any other form (`OK(…)`, `NOT`, `AT_LEAST`), where `FALSE` would
+ *   change the rule's meaning
+ */
+export function alarmRuleWithoutLeftOut(rule: string): string {
+  const rewritten = rule.replace(/ALARM\(\s*"<left out: [A-Za-z0-9]+>"\s*\)/g, 'FALSE');
+  const remaining = [...rewritten.matchAll(LEFT_OUT_PATTERN)].map((match) => match[1]);
+  if (remaining.length > 0) {
+    throw new Error(
+      `the alarm rule refers to alarms left out of the deployment other than as ALARM(…): ${remaining.join(', ')}`,
+    );
+  }
+  return rewritten;
+}
+
+const compositeAlarm: Checker = async ({ physicalId, props, clients }) => {
+  const alarm = await lookUp(
+    async () =>
+      (
+        await clients.cloudwatch.send(
+          new DescribeAlarmsCommand({ AlarmNames: [physicalId], AlarmTypes: ['CompositeAlarm'] }),
+        )
+      ).CompositeAlarms?.[0],
+  );
+  if (alarm === undefined) return missing();
+  const field = (
+    property: string,
+    normalise: (value: unknown) => unknown = (value) => value,
+  ): Comparison => ({
+    property,
+    expected: normalise(props[property]),
+    actual: from(alarm, (a) => normalise((a as Json)[property]) ?? ABSENT),
+  });
+  return [
+    {
+      property: 'AlarmRule',
+      expected:
+        typeof props.AlarmRule === 'string' ? alarmRuleWithoutLeftOut(props.AlarmRule) : props.AlarmRule,
+      actual: from(alarm, (a) => a.AlarmRule ?? ABSENT),
+    },
+    field('ActionsEnabled', bool),
+    field('AlarmActions', sorted),
+    field('OKActions', sorted),
+    field('InsufficientDataActions', sorted),
+    field('ActionsSuppressor'),
+    field('ActionsSuppressorWaitPeriod', num),
+    field('ActionsSuppressorExtensionPeriod', num),
   ];
 };
 
@@ -728,6 +794,7 @@ const CHECKERS: Record<string, Checker> = {
   'AWS::DynamoDB::GlobalTable': dynamoTable,
   'AWS::StepFunctions::StateMachine': stateMachine,
   'AWS::CloudWatch::Alarm': cloudWatchAlarm,
+  'AWS::CloudWatch::CompositeAlarm': compositeAlarm,
   'AWS::ApiGateway::RestApi': restApi,
   'AWS::ApiGateway::Stage': apiStage,
   'AWS::SNS::Topic': snsTopic,
@@ -753,8 +820,12 @@ async function checkResource(
   definition: Json,
   resolver: StackResolver,
   clients: ConformanceClients,
+  unchecked: readonly UncheckedProperty[],
 ): Promise<Drift[]> {
   const type = String(definition.Type);
+  const skipped = new Set(
+    unchecked.filter((entry) => entry.resourceType === type).map((entry) => entry.property),
+  );
   const deployed = resolver.resources.get(logicalId);
   const existing = deployed?.physicalId && !/FAILED|DELETE_COMPLETE/.test(deployed.status);
   if (!existing) {
@@ -778,9 +849,16 @@ async function checkResource(
     ]);
   }
   try {
+    const comparisons = await checker({
+      logicalId,
+      type,
+      physicalId: deployed.physicalId ?? '',
+      props,
+      clients,
+    });
     return drifts(
       { logicalId, type },
-      await checker({ logicalId, type, physicalId: deployed.physicalId ?? '', props, clients }),
+      comparisons.filter((comparison) => !skipped.has(comparison.property)),
     );
   } catch (error) {
     return drifts({ logicalId, type }, [
@@ -794,6 +872,9 @@ async function checkResource(
  * was deployed from, as a parsed object), resolving the template's intrinsic functions against the stack.
  * Returns the drifts in template order; an empty list means the stack conforms. A drift carries a `patch` when
  * the setting can be re-applied through the service API. Pass `resolver` to reuse a loaded `StackResolver`.
+ * `outside`: resources of `template` created outside the stack, through their API (checked like the others);
+ * `leftOut`: logical ids left out of the deployment on purpose, with the reason (not expected, and references
+ * to them resolve to a marker); `unchecked`: properties the emulator does not keep (not compared).
  * Rejects only when the stack itself cannot be read (DescribeStacks / ListStackResources fail).
  */
 export async function checkConformance(input: {
@@ -801,14 +882,22 @@ export async function checkConformance(input: {
   template: object;
   clients: ConformanceClients;
   resolver?: StackResolver;
+  outside?: readonly StackResource[];
+  leftOut?: Readonly<Record<string, string>>;
+  unchecked?: readonly UncheckedProperty[];
 }): Promise<Drift[]> {
   const { stackName, template, clients } = input;
   const resolver = input.resolver ?? (await StackResolver.load(stackName, clients, template));
+  resolver.adopt(...(input.outside ?? []));
+  const leftOut = input.leftOut ?? {};
+  for (const logicalId of Object.keys(leftOut)) resolver.leaveOut(logicalId);
   const resources = Object.entries(obj((template as Json).Resources)).filter(
-    ([, definition]) => !SKIPPED_TYPES.has(String(obj(definition).Type)),
+    ([logicalId, definition]) => !SKIPPED_TYPES.has(String(obj(definition).Type)) && !(logicalId in leftOut),
   );
   const results = await Promise.all(
-    resources.map(([logicalId, definition]) => checkResource(logicalId, obj(definition), resolver, clients)),
+    resources.map(([logicalId, definition]) =>
+      checkResource(logicalId, obj(definition), resolver, clients, input.unchecked ?? []),
+    ),
   );
   return results.flat();
 }

@@ -4,11 +4,15 @@
  *
  * 1. publishes the file assets to the buckets named in `<stack>.assets.json` and sets the CDK bootstrap
  *    version parameter the template checks;
- * 2. removes the resources the emulator's CloudFormation cannot create, to create them through their service
- *    API after the stack (printed, per emulator: see `UNSUPPORTED_RESOURCES`);
- * 3. creates the stack and waits for it;
- * 4. runs the conformance read-back; settings the emulator dropped are re-applied through the service API,
- *    each patch printed, and the read-back runs again; anything still different fails the deployment.
+ * 2. plans around what the emulator's CloudFormation cannot do (`planDeployment`, per emulator: see
+ *    `EMULATOR_GAPS`), printing each step with its reason: resources it cannot create are created through their
+ *    service API after the stack, resources no API of the emulator can hold as defined are left out, and the
+ *    references the stack's other resources make to either are replaced by the names and ARNs the deployer gives
+ *    them;
+ * 3. creates the stack and waits for it, then creates the deferred resources;
+ * 4. runs the conformance read-back (knowing what was deferred, left out, and which properties the emulator does
+ *    not keep); settings the emulator dropped are re-applied through the service API, each patch printed, and
+ *    the read-back runs again; anything still different fails the deployment.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -20,22 +24,89 @@ import {
   DescribeStacksCommand,
   type Output,
 } from '@aws-sdk/client-cloudformation';
+import { DescribeAlarmsCommand, PutCompositeAlarmCommand } from '@aws-sdk/client-cloudwatch';
 import { CreateArchiveCommand, DescribeArchiveCommand } from '@aws-sdk/client-eventbridge';
 import { CreateBucketCommand, HeadBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import yazl from 'yazl';
 import type { AwsClients } from './aws-clients.js';
-import { checkConformance, type Drift } from './conformance.js';
-import { StackResolver } from './intrinsics.js';
+import {
+  alarmRuleWithoutLeftOut,
+  checkConformance,
+  type Drift,
+  type UncheckedProperty,
+} from './conformance.js';
+import { LEFT_OUT_PATTERN, StackResolver, type StackResource } from './intrinsics.js';
 
-/** The emulators the deployer knows, and what each one's CloudFormation cannot create. */
+/** The emulators the deployer knows. */
 export type EmulatorName = 'ministack' | 'other';
-const UNSUPPORTED_RESOURCES: Record<EmulatorName, readonly string[]> = {
-  // MiniStack 1.5.33 rejects the whole template ("Unrecognized resource types"); its API has CreateArchive.
-  ministack: ['AWS::Events::Archive'],
-  other: [],
+
+/** What one emulator's CloudFormation cannot do, and what the deployer does instead. */
+export interface EmulatorGaps {
+  /** Resource types created through their service API after the stack, with the reason. */
+  readonly deferred: Readonly<Record<string, string>>;
+  /** Resources left out of the deployment on purpose: those of `resourceType` for which `applies` holds. */
+  readonly leftOut: readonly {
+    readonly resourceType: string;
+    readonly applies: (properties: Record<string, unknown>) => boolean;
+    readonly reason: string;
+  }[];
+  /** Properties the emulator does not keep: the read-back does not compare them. */
+  readonly unchecked: readonly UncheckedProperty[];
+}
+
+const MINISTACK_SUPPRESSOR =
+  'MiniStack 1.5.33 PutCompositeAlarm does not keep it (ministack/services/cloudwatch.py, _put_composite_alarm)';
+export const EMULATOR_GAPS: Readonly<Record<EmulatorName, EmulatorGaps>> = {
+  ministack: {
+    deferred: {
+      // MiniStack 1.5.33 rejects the whole template ("Unrecognized resource types") for either.
+      'AWS::Events::Archive': 'its CloudFormation has no provisioner for it; its API has CreateArchive',
+      'AWS::CloudWatch::CompositeAlarm':
+        'its CloudFormation has no provisioner for it (services/cloudformation/provisioners.py); its API has ' +
+        'PutCompositeAlarm',
+    },
+    leftOut: [
+      {
+        resourceType: 'AWS::CloudWatch::Alarm',
+        applies: (properties) => properties.Metrics !== undefined,
+        reason:
+          'a metric-math alarm: MiniStack 1.5.33 CloudFormation rejects Properties.Metrics ' +
+          '(provisioners.py, _cw_metric_alarm_record) and its PutMetricAlarm drops Metrics (cloudwatch.py, ' +
+          '_put_metric_alarm), so no API creates it as defined; composites treat it as never in ALARM',
+      },
+    ],
+    unchecked: [
+      {
+        resourceType: 'AWS::CloudWatch::CompositeAlarm',
+        property: 'ActionsSuppressor',
+        reason: MINISTACK_SUPPRESSOR,
+      },
+      {
+        resourceType: 'AWS::CloudWatch::CompositeAlarm',
+        property: 'ActionsSuppressorWaitPeriod',
+        reason: MINISTACK_SUPPRESSOR,
+      },
+      {
+        resourceType: 'AWS::CloudWatch::CompositeAlarm',
+        property: 'ActionsSuppressorExtensionPeriod',
+        reason: MINISTACK_SUPPRESSOR,
+      },
+    ],
+  },
+  other: { deferred: {}, leftOut: [], unchecked: [] },
 };
+
+/** The property naming a resource of each type the deployer may create through the API. */
+const NAME_PROPERTY: Readonly<Record<string, string>> = {
+  'AWS::Events::Archive': 'ArchiveName',
+  'AWS::CloudWatch::CompositeAlarm': 'AlarmName',
+  'AWS::CloudWatch::Alarm': 'AlarmName',
+};
+
+/** Resource types whose references the deployer can rewrite: it knows their name (`Ref`) and ARN format. */
+const ALARM_TYPES = new Set(['AWS::CloudWatch::Alarm', 'AWS::CloudWatch::CompositeAlarm']);
 
 /** CDK's default bootstrap qualifier and a version its templates accept (they require ≥ 6). */
 const BOOTSTRAP_VERSION_PARAMETER = '/cdk-bootstrap/hnb659fds/version';
@@ -61,9 +132,41 @@ export interface DeployOptions {
   readonly log: (line: string) => void;
 }
 
-interface Template {
-  Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+/** A resource of a template. */
+export interface TemplateResource {
+  Type: string;
+  Properties?: Record<string, unknown>;
+  DependsOn?: string | string[];
   [key: string]: unknown;
+}
+
+/** A CloudFormation template, as parsed JSON. */
+export interface Template {
+  Resources: Record<string, TemplateResource>;
+  Outputs?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+/** A resource the deployer creates through its service API after the stack. */
+export interface DeferredResource {
+  readonly logicalId: string;
+  readonly resource: TemplateResource;
+  /** The name it is created with: its name property in the template if set, else `<stack>-<logical id>`. */
+  readonly name: string;
+}
+
+/** How a template is deployed to one emulator. */
+export interface DeploymentPlan {
+  /** The template CloudFormation gets: without deferred and left-out resources, references to them rewritten. */
+  readonly deployable: Template;
+  /** Created through their API after the stack, each after the deferred resources it refers to. */
+  readonly deferred: readonly DeferredResource[];
+  /** Left out on purpose: logical id → reason. */
+  readonly leftOut: Readonly<Record<string, string>>;
+  /** Properties the read-back does not compare. */
+  readonly unchecked: readonly UncheckedProperty[];
+  /** What the plan does and why, one line each, to print. */
+  readonly notes: readonly string[];
 }
 
 /**
@@ -90,37 +193,51 @@ export async function deployAssembly(options: DeployOptions): Promise<Record<str
     }),
   );
 
-  const deferred: Template['Resources'] = {};
-  const deployable: Template = { ...template, Resources: {} };
-  for (const [logicalId, resource] of Object.entries(template.Resources)) {
-    if (UNSUPPORTED_RESOURCES[options.emulator].includes(resource.Type)) {
-      log(
-        `  ${options.emulator} cannot create ${resource.Type} through CloudFormation: ${logicalId} is created after the stack`,
-      );
-      deferred[logicalId] = resource;
-    } else {
-      deployable.Resources[logicalId] = resource;
-    }
-  }
+  const plan = planDeployment(template, options.emulator, options.stackName);
+  for (const note of plan.notes) log(`  ${note}`);
 
   log(`creating stack ${options.stackName}`);
-  await createStack(options, deployable, bucket);
+  await createStack(options, plan.deployable, bucket);
   const resolver = await StackResolver.load(options.stackName, clients, template);
-  for (const [logicalId, resource] of Object.entries(deferred)) {
-    await createDeferred(clients, logicalId, resource, resolver, options.stackName);
-    log(`  created ${logicalId} (${resource.Type}) through its API`);
+  for (const logicalId of Object.keys(plan.leftOut)) resolver.leaveOut(logicalId);
+  const outside: StackResource[] = [];
+  for (const item of plan.deferred) {
+    const physicalId = await createDeferred(clients, item, resolver);
+    const created = {
+      logicalId: item.logicalId,
+      type: item.resource.Type,
+      physicalId,
+      status: 'CREATE_COMPLETE',
+    };
+    resolver.adopt(created);
+    outside.push(created);
+    log(`  created ${item.logicalId} (${item.resource.Type}) through its API`);
   }
 
   log('reading the deployed configuration back');
-  let drifts = await checkConformance({ stackName: options.stackName, template: deployable, clients });
+  const checked: Template = {
+    ...plan.deployable,
+    Resources: {
+      ...plan.deployable.Resources,
+      ...Object.fromEntries(plan.deferred.map((item) => [item.logicalId, item.resource])),
+    },
+  };
+  const check = () =>
+    checkConformance({
+      stackName: options.stackName,
+      template: checked,
+      clients,
+      outside,
+      leftOut: plan.leftOut,
+      unchecked: plan.unchecked,
+    });
+  let drifts = await check();
   const patchable = drifts.filter((drift) => drift.patch);
   for (const drift of patchable) {
     log(`  patch: ${drift.patch?.description} (${describeDrift(drift)})`);
     await drift.patch?.apply();
   }
-  if (patchable.length > 0) {
-    drifts = await checkConformance({ stackName: options.stackName, template: deployable, clients });
-  }
+  if (patchable.length > 0) drifts = await check();
   if (drifts.length > 0) throw new DeploymentDriftError(drifts);
   log('deployed configuration matches the template');
 
@@ -243,39 +360,279 @@ async function waitForStatus(options: DeployOptions, done: RegExp, failed: RegEx
   }
 }
 
-/** Creates a resource the emulator's CloudFormation cannot, through its service API, and checks it exists. */
-async function createDeferred(
-  clients: AwsClients,
-  logicalId: string,
-  resource: Template['Resources'][string],
+/**
+ * Creates a resource the emulator's CloudFormation cannot, through its service API, and checks it exists.
+ * @returns its physical id (what `Ref` gives)
+ * @throws Error for a type with no API fallback, or when the created resource cannot be read back
+ */
+export async function createDeferred(
+  clients: Pick<AwsClients, 'cloudwatch' | 'eventbridge'>,
+  { logicalId, resource, name }: DeferredResource,
   resolver: StackResolver,
-  stackName: string,
-): Promise<void> {
-  if (resource.Type !== 'AWS::Events::Archive') throw new Error(`no API fallback for ${resource.Type}`);
-  const properties = (await resolver.resolve(resource.Properties ?? {})) as {
+): Promise<string> {
+  const properties = (await resolver.resolve(resource.Properties ?? {})) as Record<string, unknown>;
+  switch (resource.Type) {
+    case 'AWS::Events::Archive':
+      return createArchive(clients, name, properties);
+    case 'AWS::CloudWatch::CompositeAlarm':
+      return createCompositeAlarm(clients, logicalId, name, properties);
+    default:
+      throw new Error(`no API fallback for ${resource.Type} (${logicalId})`);
+  }
+}
+
+async function createArchive(
+  clients: Pick<AwsClients, 'eventbridge'>,
+  ArchiveName: string,
+  properties: Record<string, unknown>,
+): Promise<string> {
+  const { SourceArn, Description, EventPattern, RetentionDays } = properties as {
     SourceArn: string;
     Description?: string;
     EventPattern?: unknown;
     RetentionDays?: number;
   };
-  const ArchiveName = `${stackName}-${logicalId}`.slice(0, 48);
   await clients.eventbridge.send(
     new CreateArchiveCommand({
       ArchiveName,
-      EventSourceArn: properties.SourceArn,
-      Description: properties.Description,
-      ...(properties.EventPattern === undefined
-        ? {}
-        : { EventPattern: JSON.stringify(properties.EventPattern) }),
-      RetentionDays: properties.RetentionDays,
+      EventSourceArn: SourceArn,
+      Description,
+      ...(EventPattern === undefined ? {} : { EventPattern: JSON.stringify(EventPattern) }),
+      RetentionDays,
     }),
   );
   const archive = await clients.eventbridge.send(new DescribeArchiveCommand({ ArchiveName }));
-  if (archive.EventSourceArn !== properties.SourceArn) {
+  if (archive.EventSourceArn !== SourceArn) {
+    throw new Error(`archive ${ArchiveName} was created for ${archive.EventSourceArn}, not ${SourceArn}`);
+  }
+  return ArchiveName;
+}
+
+/**
+ * PutCompositeAlarm with the resolved properties; children left out of the deployment count as never in ALARM
+ * (`alarmRuleWithoutLeftOut`).
+ */
+async function createCompositeAlarm(
+  clients: Pick<AwsClients, 'cloudwatch'>,
+  logicalId: string,
+  AlarmName: string,
+  properties: Record<string, unknown>,
+): Promise<string> {
+  const { AlarmRule, ...rest } = properties as { AlarmRule: string } & Record<string, unknown>;
+  const unusable = JSON.stringify(rest).match(LEFT_OUT_PATTERN);
+  if (unusable) {
     throw new Error(
-      `archive ${ArchiveName} was created for ${archive.EventSourceArn}, not ${properties.SourceArn}`,
+      `${logicalId} refers to alarms left out of the deployment outside its rule: ${unusable.join(', ')}`,
     );
   }
+  const strings = (value: unknown) => (Array.isArray(value) ? value.map(String) : undefined);
+  const seconds = (value: unknown) => (value === undefined ? undefined : Number(value));
+  await clients.cloudwatch.send(
+    new PutCompositeAlarmCommand({
+      AlarmName,
+      AlarmRule: alarmRuleWithoutLeftOut(String(AlarmRule)),
+      AlarmDescription: rest.AlarmDescription === undefined ? undefined : String(rest.AlarmDescription),
+      ActionsEnabled:
+        rest.ActionsEnabled === undefined
+          ? undefined
+          : rest.ActionsEnabled === true || rest.ActionsEnabled === 'true',
+      AlarmActions: strings(rest.AlarmActions),
+      OKActions: strings(rest.OKActions),
+      InsufficientDataActions: strings(rest.InsufficientDataActions),
+      ActionsSuppressor: rest.ActionsSuppressor === undefined ? undefined : String(rest.ActionsSuppressor),
+      ActionsSuppressorWaitPeriod: seconds(rest.ActionsSuppressorWaitPeriod),
+      ActionsSuppressorExtensionPeriod: seconds(rest.ActionsSuppressorExtensionPeriod),
+    }),
+  );
+  const { CompositeAlarms = [] } = await clients.cloudwatch.send(
+    new DescribeAlarmsCommand({ AlarmNames: [AlarmName], AlarmTypes: ['CompositeAlarm'] }),
+  );
+  if (CompositeAlarms.length === 0) throw new Error(`composite alarm ${AlarmName} was not created`);
+  return AlarmName;
+}
+
+/**
+ * How `template` is deployed to `emulator`: which resources are created through their API after the stack
+ * (ordered so each comes after the deferred resources it refers to), which are left out on purpose and why, and
+ * the template CloudFormation gets, in which every `Ref` and `Fn::GetAtt <id>.Arn` of an alarm created after the
+ * stack or left out is replaced by the name and ARN the deployer gives it (`<stack>-<logical id>` unless the
+ * template names it), and `DependsOn` on them is dropped. Pure: no AWS calls.
+ * @throws Error when a kept resource or output refers to a deferred or left-out resource whose name and ARN the
+ *   deployer cannot know (not an alarm), or when deferred resources refer to each other in a cycle
+ */
+export function planDeployment(
+  template: Template,
+  emulator: EmulatorName,
+  stackName: string,
+): DeploymentPlan {
+  const gaps = EMULATOR_GAPS[emulator];
+  const notes: string[] = [];
+  const deferred = new Map<string, DeferredResource>();
+  const leftOut: Record<string, string> = {};
+  const kept: Template['Resources'] = {};
+  const nameOf = (logicalId: string, resource: TemplateResource) => {
+    const named = resource.Properties?.[NAME_PROPERTY[resource.Type] ?? ''];
+    if (typeof named === 'string') return named;
+    // An archive name has at most 48 characters, an alarm name 255.
+    return `${stackName}-${logicalId}`.slice(0, resource.Type === 'AWS::Events::Archive' ? 48 : 255);
+  };
+  for (const [logicalId, resource] of Object.entries(template.Resources)) {
+    const why = gaps.deferred[resource.Type];
+    const omission = gaps.leftOut.find(
+      (gap) => gap.resourceType === resource.Type && gap.applies(resource.Properties ?? {}),
+    );
+    if (omission) {
+      leftOut[logicalId] = omission.reason;
+    } else if (why !== undefined) {
+      deferred.set(logicalId, { logicalId, resource, name: nameOf(logicalId, resource) });
+    } else {
+      kept[logicalId] = resource;
+    }
+  }
+
+  for (const [reason, ids] of groupBy(Object.entries(leftOut))) {
+    notes.push(`${emulator}: left out ${ids.length} resource(s), ${reason}: ${ids.join(', ')}`);
+  }
+  for (const [type, why] of Object.entries(gaps.deferred)) {
+    const ids = [...deferred.values()]
+      .filter((item) => item.resource.Type === type)
+      .map((item) => item.logicalId);
+    if (ids.length > 0) {
+      notes.push(
+        `${emulator} cannot create ${type} through CloudFormation (${why}): created after the stack: ${ids.join(', ')}`,
+      );
+    }
+  }
+  for (const { resourceType, property, reason } of gaps.unchecked) {
+    if (Object.values(template.Resources).some((resource) => resource.Type === resourceType)) {
+      notes.push(`${emulator}: ${resourceType} ${property} is not compared: ${reason}`);
+    }
+  }
+
+  const outside = new Map<string, TemplateResource>(
+    [...Object.keys(leftOut), ...deferred.keys()].map((id) => [
+      id,
+      template.Resources[id] as TemplateResource,
+    ]),
+  );
+  const rewritten = new Set<string>();
+  const rewrite = (value: unknown, where: string): unknown => {
+    if (Array.isArray(value)) return value.map((item) => rewrite(item, where));
+    if (typeof value !== 'object' || value === null) return value;
+    const entries = Object.entries(value as Record<string, unknown>);
+    const [only] = entries;
+    if (entries.length === 1 && only) {
+      const [fn, arg] = only;
+      const target =
+        fn === 'Ref' && typeof arg === 'string'
+          ? arg
+          : fn === 'Fn::GetAtt'
+            ? String(Array.isArray(arg) ? arg[0] : String(arg).split('.')[0])
+            : undefined;
+      const resource = target === undefined ? undefined : outside.get(target);
+      if (target !== undefined && resource) {
+        const attribute =
+          fn === 'Ref' ? 'Ref' : String(Array.isArray(arg) ? arg[1] : String(arg).split('.')[1]);
+        if (!ALARM_TYPES.has(resource.Type) || !['Ref', 'Arn'].includes(attribute)) {
+          throw new Error(
+            `${where} refers to ${target} (${resource.Type}, ${attribute}), which ${emulator} gets outside the ` +
+              'stack: the deployer cannot give the stack its value',
+          );
+        }
+        rewritten.add(`${where} → ${target}`);
+        const name =
+          leftOut[target] === undefined ? (deferred.get(target)?.name ?? '') : nameOf(target, resource);
+        return attribute === 'Ref'
+          ? name
+          : {
+              'Fn::Sub': `arn:\${AWS::Partition}:cloudwatch:\${AWS::Region}:\${AWS::AccountId}:alarm:${name}`,
+            };
+      }
+      if (fn === 'Fn::Sub') {
+        const text = JSON.stringify(arg);
+        const hit = [...outside.keys()].find((id) => text.includes(`\${${id}`));
+        if (hit)
+          throw new Error(`${where} refers to ${hit} in an Fn::Sub, which the deployer cannot rewrite`);
+      }
+    }
+    return Object.fromEntries(entries.map(([key, member]) => [key, rewrite(member, where)]));
+  };
+  const deployable: Template = {
+    ...template,
+    Resources: Object.fromEntries(
+      Object.entries(kept).map(([logicalId, resource]) => {
+        const dependsOn = [resource.DependsOn ?? []].flat().filter((id) => !outside.has(id));
+        const { DependsOn: _, ...rest } = resource;
+        return [
+          logicalId,
+          {
+            ...(rewrite(rest, logicalId) as TemplateResource),
+            ...(dependsOn.length > 0 ? { DependsOn: dependsOn } : {}),
+          },
+        ];
+      }),
+    ),
+    ...(template.Outputs ? { Outputs: rewrite(template.Outputs, 'Outputs') as Template['Outputs'] } : {}),
+  };
+  if (rewritten.size > 0) {
+    notes.push(
+      `references to alarms outside the stack replaced by their name or ARN: ${[...new Set([...rewritten].map((entry) => entry.split(' → ')[0]))].join(', ')}`,
+    );
+  }
+  return {
+    deployable,
+    deferred: creationOrder(deferred),
+    leftOut,
+    unchecked: gaps.unchecked.filter((entry) =>
+      Object.values(template.Resources).some((resource) => resource.Type === entry.resourceType),
+    ),
+    notes,
+  };
+}
+
+/** Deferred resources ordered so that each comes after the deferred resources its properties refer to. */
+function creationOrder(deferred: ReadonlyMap<string, DeferredResource>): DeferredResource[] {
+  const order: DeferredResource[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (item: DeferredResource, path: readonly string[]) => {
+    const seen = state.get(item.logicalId);
+    if (seen === 'done') return;
+    if (seen === 'visiting')
+      throw new Error(`deferred resources refer to each other: ${[...path, item.logicalId].join(' → ')}`);
+    state.set(item.logicalId, 'visiting');
+    for (const id of references(item.resource.Properties ?? {})) {
+      const dependency = deferred.get(id);
+      if (dependency && id !== item.logicalId) visit(dependency, [...path, item.logicalId]);
+    }
+    state.set(item.logicalId, 'done');
+    order.push(item);
+  };
+  for (const item of deferred.values()) visit(item, []);
+  return order;
+}
+
+/** Logical ids a template value refers to through `Ref` and `Fn::GetAtt`. */
+function references(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(references);
+  if (typeof value !== 'object' || value === null) return [];
+  const record = value as Record<string, unknown>;
+  const ref = record.Ref;
+  const getAtt = record['Fn::GetAtt'];
+  const own =
+    typeof ref === 'string'
+      ? [ref]
+      : Array.isArray(getAtt)
+        ? [String(getAtt[0])]
+        : typeof getAtt === 'string'
+          ? [getAtt.split('.')[0] ?? '']
+          : [];
+  return [...own, ...Object.values(record).flatMap(references)];
+}
+
+function groupBy(entries: readonly [string, string][]): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (const [id, reason] of entries) groups.set(reason, [...(groups.get(reason) ?? []), id]);
+  return groups;
 }
 
 function describeDrift(drift: Drift): string {

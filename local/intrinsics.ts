@@ -10,6 +10,10 @@
  * log groups, KMS keys) and are computed from the physical id with AWS's documented ARN formats.
  * Supported: `Ref`, `Fn::GetAtt`, `Fn::Join`, `Fn::Sub` (both forms), `Fn::Select`, `Fn::Split`, `Fn::Base64`.
  * Condition functions (`Fn::If`, ...) and `Fn::ImportValue` are not supported and throw an `IntrinsicError`.
+ *
+ * Resources the deployer creates through their API after the stack are `adopt`ed (their physical ids are then
+ * known); resources it leaves out on purpose resolve, through `leaveOut`, to a marker (`leftOutMarker`) that the
+ * code using the value must handle: it is never a usable id.
  */
 import { type APIGatewayClient, GetRestApiCommand } from '@aws-sdk/client-api-gateway';
 import {
@@ -72,6 +76,14 @@ interface AttributeContext {
 }
 
 type AttributeGetter = (ctx: AttributeContext) => Promise<string>;
+
+/**
+ * What `Ref` and `Fn::GetAtt` of a resource left out on purpose resolve to: a string no AWS id can contain, so
+ * a value built from it is recognised (`LEFT_OUT_PATTERN`) and never mistaken for a real id.
+ */
+export const leftOutMarker = (logicalId: string): string => `<left out: ${logicalId}>`;
+/** Finds `leftOutMarker` values in a resolved string; group 1 is the logical id. */
+export const LEFT_OUT_PATTERN = /<left out: ([A-Za-z0-9]+)>/g;
 
 /** `Ref: AWS::NoValue` removes the property (or list item) it appears in. */
 const NO_VALUE = Symbol('AWS::NoValue');
@@ -194,6 +206,15 @@ const ATTRIBUTES: Record<string, AttributeGetter> = {
         .MetricAlarms?.[0]?.AlarmArn,
       `AlarmArn of ${physicalId}`,
     ),
+  'AWS::CloudWatch::CompositeAlarm.Arn': async ({ clients, physicalId }) =>
+    defined(
+      (
+        await clients.cloudwatch.send(
+          new DescribeAlarmsCommand({ AlarmNames: [physicalId], AlarmTypes: ['CompositeAlarm'] }),
+        )
+      ).CompositeAlarms?.[0]?.AlarmArn,
+      `AlarmArn of composite alarm ${physicalId}`,
+    ),
   'AWS::ApiGateway::RestApi.RootResourceId': async ({ clients, physicalId }) =>
     defined(
       (await clients.apigateway.send(new GetRestApiCommand({ restApiId: physicalId }))).rootResourceId,
@@ -222,7 +243,8 @@ function parseStackArn(stackId: string): { partition: string; region: string; ac
  * call concurrently and caches every service read.
  */
 export class StackResolver {
-  readonly resources: ReadonlyMap<string, StackResource>;
+  private readonly deployed: Map<string, StackResource>;
+  private readonly leftOut = new Set<string>();
   private readonly attributeCache = new Map<string, Promise<string>>();
 
   constructor(
@@ -239,7 +261,28 @@ export class StackResolver {
     private readonly clients: ResolverClients,
     private readonly template: Json,
   ) {
-    this.resources = new Map([...resources].map((resource) => [resource.logicalId, resource]));
+    this.deployed = new Map([...resources].map((resource) => [resource.logicalId, resource]));
+  }
+
+  /** The stack's resources, with those adopted from outside it. */
+  get resources(): ReadonlyMap<string, StackResource> {
+    return this.deployed;
+  }
+
+  /**
+   * Adds resources created outside the stack, through their service API (the deployer's fallback for types an
+   * emulator's CloudFormation cannot create): from now on `Ref` and `Fn::GetAtt` resolve them like stack resources.
+   */
+  adopt(...resources: StackResource[]): void {
+    for (const resource of resources) this.deployed.set(resource.logicalId, resource);
+  }
+
+  /**
+   * Marks a template resource as left out of the deployment on purpose: `Ref` and `Fn::GetAtt` of it resolve to
+   * `leftOutMarker(logicalId)` instead of failing.
+   */
+  leaveOut(logicalId: string): void {
+    this.leftOut.add(logicalId);
   }
 
   /**
@@ -298,7 +341,7 @@ export class StackResolver {
 
   /** The physical id of a deployed resource; throws an `IntrinsicError` when the stack has none for it. */
   physicalId(logicalId: string): string {
-    const physicalId = this.resources.get(logicalId)?.physicalId;
+    const physicalId = this.deployed.get(logicalId)?.physicalId;
     if (!physicalId) throw new IntrinsicError(`resource ${logicalId} has no physical id in the stack`);
     return physicalId;
   }
@@ -315,6 +358,7 @@ export class StackResolver {
 
   /** `Fn::GetAtt` of one resource attribute, read from its service once and cached. */
   getAtt(logicalId: string, attribute: string): Promise<string> {
+    if (this.leftOut.has(logicalId)) return Promise.resolve(leftOutMarker(logicalId));
     const key = `${logicalId}.${attribute}`;
     let pending = this.attributeCache.get(key);
     if (!pending) {
@@ -326,7 +370,7 @@ export class StackResolver {
   }
 
   private async readAttribute(logicalId: string, attribute: string): Promise<string> {
-    const type = this.resources.get(logicalId)?.type ?? this.templateResource(logicalId).Type;
+    const type = this.deployed.get(logicalId)?.type ?? this.templateResource(logicalId).Type;
     const getter = ATTRIBUTES[`${type}.${attribute}`];
     if (!getter)
       throw new IntrinsicError(`Fn::GetAtt ${attribute} of ${type} (${logicalId}) is not supported`);
@@ -366,6 +410,7 @@ export class StackResolver {
       return type === 'CommaDelimitedList' || type.startsWith('List<') ? parameter.split(',') : parameter;
     }
     if (name.startsWith('AWS::')) throw new IntrinsicError(`pseudo parameter ${name} is not supported`);
+    if (this.leftOut.has(name)) return leftOutMarker(name);
     return this.physicalId(name);
   }
 

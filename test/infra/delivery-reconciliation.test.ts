@@ -102,17 +102,22 @@ describe('DeliveryReconciliation in the stack', () => {
     const topic = idOf('AlarmsOnCallTopic', 'AWS::SNS::Topic');
     const fn = idOf('ReconcileGithubFunction', 'AWS::Lambda::Function');
     const deadLetters = idOf('ReconcileGithubDeadLetterQueue', 'AWS::SQS::Queue');
-    const common = {
-      Threshold: 0,
-      ComparisonOperator: 'GreaterThanThreshold',
-      EvaluationPeriods: 1,
-      AlarmActions: [{ Ref: topic }],
-      OKActions: [{ Ref: topic }],
-    };
+    const common = { Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 1 };
+    const pages = { AlarmActions: [{ Ref: topic }], OKActions: [{ Ref: topic }] };
+    // The job's failures page once, through the job's composite
+    const job = ofType('AWS::CloudWatch::CompositeAlarm').find(([id]) =>
+      id.startsWith('AlarmsGithubReconcileComponent'),
+    );
+    expect(job?.[1].Properties).toMatchObject({
+      ...pages,
+      AlarmDescription: expect.stringMatching(/Runbook: docs\/runbooks\/github-reconcile-failing\.md$/),
+    });
+    const children = JSON.stringify(job?.[1].Properties?.AlarmRule);
 
     // Assess
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       ...common,
+      ...pages,
       Namespace: 'Switchyard',
       MetricName: 'ReconcileMissing',
       Dimensions: [{ Name: 'service', Value: 'reconcile-github' }],
@@ -120,22 +125,32 @@ describe('DeliveryReconciliation in the stack', () => {
       Period: 600,
       AlarmDescription: Match.stringLikeRegexp('Runbook: docs/runbooks/github-deliveries-missing\\.md$'),
     });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      ...common,
-      Namespace: 'AWS/Lambda',
-      MetricName: 'Errors',
-      Dimensions: [{ Name: 'FunctionName', Value: { Ref: fn } }],
-      Statistic: 'Sum',
-      Period: 600,
-      AlarmDescription: Match.stringLikeRegexp('Runbook: docs/runbooks/github-reconcile-failing\\.md$'),
+    const failedRuns = template.findResources('AWS::CloudWatch::Alarm', {
+      Properties: {
+        ...common,
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: fn } }],
+        Statistic: 'Sum',
+        Period: 600,
+        AlarmDescription: Match.stringLikeRegexp('Runbook: docs/runbooks/github-reconcile-failing\\.md$'),
+      },
     });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      ...common,
-      Namespace: 'AWS/SQS',
-      MetricName: 'ApproximateNumberOfMessagesVisible',
-      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [deadLetters, 'QueueName'] } }],
-      AlarmDescription: Match.stringLikeRegexp('Runbook: docs/runbooks/github-reconcile-failing\\.md$'),
+    const skippedRuns = template.findResources('AWS::CloudWatch::Alarm', {
+      Properties: {
+        ...common,
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [deadLetters, 'QueueName'] } }],
+        AlarmDescription: Match.stringLikeRegexp('Runbook: docs/runbooks/github-reconcile-failing\\.md$'),
+      },
     });
+    for (const alarms of [failedRuns, skippedRuns]) {
+      const [id, alarm] = Object.entries(alarms)[0] ?? [];
+      expect(id).toBeDefined();
+      expect(alarm?.Properties?.AlarmActions).toBeUndefined();
+      expect(children).toContain(`"Fn::GetAtt":["${id}","Arn"]`);
+    }
   });
 
   it('lets the function read its token secret and nothing else', () => {

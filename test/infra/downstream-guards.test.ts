@@ -126,11 +126,13 @@ describe('DownstreamGuards', () => {
     // Prepare
     const { stack, guards } = guardedStack();
     const alarms: cloudwatch.Alarm[] = [];
+    const systems: string[] = [];
 
     // Act
-    guards.alarmOnOpen((id, metric, what, runbook) => {
-      const alarm = watch(id, metric, what, runbook);
+    guards.alarmOnOpen((id, metric, what, runbook, system) => {
+      const alarm = watch(id, metric, what, runbook, system);
       alarms.push(alarm);
+      systems.push(system);
       return alarm;
     });
     guards.grantTo(tinyFunction(stack, 'SendReceipt'), 'email-platform');
@@ -140,6 +142,7 @@ describe('DownstreamGuards', () => {
       'AccountingCircuitOpened',
       'EmailPlatformCircuitOpened',
     ]);
+    expect(systems).toEqual(['accounting', 'email-platform']);
     const [accounting] = alarms;
     const template = Template.fromStack(Stack.of(accounting as cloudwatch.Alarm));
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {

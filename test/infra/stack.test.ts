@@ -127,17 +127,29 @@ describe('SwitchyardStack', () => {
     }
   });
 
-  it('alarms when the order-paid flow fails, times out or is aborted', () => {
+  it("alarms when the order-paid flow fails, times out or is aborted, paging through the flow's composite", () => {
+    const topic = ofType('AWS::SNS::Topic')[0]?.[0];
+    const [, composite] =
+      ofType('AWS::CloudWatch::CompositeAlarm').find(([id]) =>
+        id.startsWith('AlarmsOrderPaidFlowComponent'),
+      ) ?? [];
+    expect(composite?.Properties).toMatchObject({
+      AlarmActions: [{ Ref: topic }],
+      OKActions: [{ Ref: topic }],
+    });
     for (const metricName of ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']) {
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        Namespace: 'AWS/States',
-        MetricName: metricName,
-        Dimensions: [{ Name: 'StateMachineArn', Value: Match.anyValue() }],
-        Threshold: 0,
-        AlarmActions: [Match.anyValue()],
-        OKActions: [Match.anyValue()],
-        AlarmDescription: Match.stringLikeRegexp('flow-failed\\.md$'),
+      const alarms = template.findResources('AWS::CloudWatch::Alarm', {
+        Properties: {
+          Namespace: 'AWS/States',
+          MetricName: metricName,
+          Dimensions: [{ Name: 'StateMachineArn', Value: Match.anyValue() }],
+          Threshold: 0,
+          AlarmDescription: Match.stringLikeRegexp('flow-failed\\.md$'),
+        },
       });
+      const [id] = Object.keys(alarms);
+      expect(id, metricName).toBeDefined();
+      expect(JSON.stringify(composite?.Properties?.AlarmRule)).toContain(`"Fn::GetAtt":["${id}","Arn"]`);
     }
   });
 
@@ -151,7 +163,12 @@ describe('SwitchyardStack', () => {
     });
     const alarms = [
       ...ofType('AWS::CloudWatch::Alarm'),
+      ...ofType('AWS::CloudWatch::CompositeAlarm'),
       ...(Object.entries(withOptional.findResources('AWS::CloudWatch::Alarm')) as [string, Resource][]),
+      ...(Object.entries(withOptional.findResources('AWS::CloudWatch::CompositeAlarm')) as [
+        string,
+        Resource,
+      ][]),
     ];
     for (const [id, alarm] of alarms) {
       const runbook = /Runbook: docs\/runbooks\/([a-z-]+\.md)$/.exec(
