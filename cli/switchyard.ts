@@ -4,12 +4,18 @@
  *
  *   dead-letters              each redrivable dead-letter queue and how many messages it holds
  *   redrive <queue> [--max n] moves a dead-letter queue's messages back to their queue (see cli/redrive.ts)
+ *   history <event key>      the event's ledger entries, oldest first (see cli/ledger.ts)
+ *   failures <source> [--since <ISO time or minutes>] [--limit n]
+ *                             the source's recent failures in the ledger, newest first
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Command, InvalidArgumentError } from 'commander';
+import { EVENT_LEDGER_OUTPUT_ID } from '../lib/switchyard-stack.js';
 import { awsClients } from '../local/aws-clients.js';
 import { runningLocalCloud } from '../local/cloud.js';
+import { eventHistory, formatRow, parseSince, recentFailures } from './ledger.js';
 import { depth, redrive } from './redrive.js';
 
 interface Target {
@@ -20,8 +26,16 @@ interface Target {
 /** The pair of queues behind each name of the stack's `DeadLetterQueues` output. */
 type DeadLetterQueues = Record<string, { deadLetterQueueUrl: string; queueUrl: string }>;
 
-async function clients(target: Target): Promise<{ cloudformation: CloudFormationClient; sqs: SQSClient }> {
-  if (!target.local) return { cloudformation: new CloudFormationClient({}), sqs: new SQSClient({}) };
+async function clients(
+  target: Target,
+): Promise<{ cloudformation: CloudFormationClient; sqs: SQSClient; dynamodb: DynamoDBClient }> {
+  if (!target.local) {
+    return {
+      cloudformation: new CloudFormationClient({}),
+      sqs: new SQSClient({}),
+      dynamodb: new DynamoDBClient({}),
+    };
+  }
   const cloud = await runningLocalCloud();
   if (!cloud) throw new Error('the local cloud is not running: start it with `npm start`');
   return awsClients(cloud.emulator);
@@ -35,6 +49,23 @@ async function deadLetterQueues(target: Target): Promise<{ sqs: SQSClient; queue
   return { sqs, queues: JSON.parse(output.OutputValue) as DeadLetterQueues };
 }
 
+/** The event ledger's table, from the stack's `EventLedgerTableName` output. */
+async function ledgerTable(target: Target): Promise<{ dynamodb: DynamoDBClient; tableName: string }> {
+  const { cloudformation, dynamodb } = await clients(target);
+  const { Stacks = [] } = await cloudformation.send(new DescribeStacksCommand({ StackName: target.stack }));
+  const output = Stacks[0]?.Outputs?.find((candidate) => candidate.OutputKey === EVENT_LEDGER_OUTPUT_ID);
+  if (!output?.OutputValue) throw new Error(`stack ${target.stack} has no ${EVENT_LEDGER_OUTPUT_ID} output`);
+  return { dynamodb, tableName: output.OutputValue };
+}
+
+function since(value: string): Date {
+  try {
+    return parseSince(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
 function positiveInteger(value: string): number {
   const number = Number(value);
   if (!Number.isInteger(number) || number < 1) throw new InvalidArgumentError('a whole number above 0');
@@ -42,7 +73,7 @@ function positiveInteger(value: string): number {
 }
 
 const program = new Command('switchyard')
-  .description('Operate a switchyard hub: look at dead letters and redrive them.')
+  .description('Operate a switchyard hub: look at dead letters, redrive them, read the event ledger.')
   .option('--stack <name>', 'the stack of the hub', 'Switchyard')
   .option('--local', 'use the local cloud that `npm start` runs')
   .showHelpAfterError();
@@ -78,6 +109,35 @@ program
       `redrive ${name}: ${result.moved} moved, ${result.failed} failed (they stay in its dead-letter queue)`,
     );
     if (result.failed > 0) process.exitCode = 1;
+  });
+
+program
+  .command('history')
+  .description(
+    "print an event's ledger entries, oldest first: time, stage, component, type, details, trace id",
+  )
+  .argument('<eventKey>', 'the event key, <source>:<event id> (e.g. stripe:evt_1QxD8r…)')
+  .action(async (eventKey: string) => {
+    const { dynamodb, tableName } = await ledgerTable(program.opts<Target>());
+    const rows = await eventHistory(dynamodb, tableName, eventKey);
+    if (rows.length === 0) {
+      console.error(`no ledger entries for ${eventKey} (entries are kept for the ledger's retention)`);
+      process.exitCode = 1;
+    }
+    for (const row of rows) console.log(formatRow(row));
+  });
+
+program
+  .command('failures')
+  .description("print a source's recent failures (step failed, failed, dead-lettered), newest first")
+  .argument('<source>', 'the source name, e.g. stripe')
+  .option('--since <time>', 'an ISO 8601 time, or a number of minutes ago', since, since('1440'))
+  .option('--limit <n>', 'print at most this many', positiveInteger, 50)
+  .action(async (source: string, options: { since: Date; limit: number }) => {
+    const { dynamodb, tableName } = await ledgerTable(program.opts<Target>());
+    const rows = await recentFailures(dynamodb, tableName, source, options);
+    if (rows.length === 0) console.error(`no failures of ${source} since ${options.since.toISOString()}`);
+    for (const row of rows) console.log(formatRow(row, { withEventKey: true }));
   });
 
 try {

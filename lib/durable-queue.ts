@@ -30,9 +30,12 @@ export interface DurableQueueProps {
 export class DurableQueue extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
+  /** Receives before a message moves to the dead-letter queue. */
+  readonly maxReceiveCount: number;
 
   constructor(scope: Construct, id: string, props: DurableQueueProps = {}) {
     super(scope, id);
+    this.maxReceiveCount = props.maxReceiveCount ?? 5;
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -45,14 +48,15 @@ export class DurableQueue extends Construct {
       retentionPeriod: RETENTION,
       maxMessageSizeBytes: MAX_MESSAGE_BYTES,
       visibilityTimeout: Duration.seconds((props.consumerTimeout ?? Duration.seconds(30)).toSeconds() * 6),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: this.maxReceiveCount },
     });
   }
 
   /**
    * Makes `fn` the queue's consumer: batches of up to 10 records, failures reported per record
-   * (`ReportBatchItemFailures`), at most `maxConcurrency` concurrent batches. Sets `QUEUE_URL` and the
-   * redelivery backoff (`REDELIVERY_BASE_SECONDS`, `REDELIVERY_CAP_SECONDS`) in the function's environment.
+   * (`ReportBatchItemFailures`), at most `maxConcurrency` concurrent batches. Sets `QUEUE_URL`, the
+   * redelivery backoff (`REDELIVERY_BASE_SECONDS`, `REDELIVERY_CAP_SECONDS`) and `MAX_RECEIVE_COUNT` (so the
+   * consumer knows a failure on the last receive dead-letters the record) in the function's environment.
    */
   addConsumer(
     fn: lambda.Function,
@@ -62,6 +66,7 @@ export class DurableQueue extends Construct {
     fn.addEnvironment('QUEUE_URL', this.queue.queueUrl);
     fn.addEnvironment('REDELIVERY_BASE_SECONDS', String(redelivery.baseSeconds));
     fn.addEnvironment('REDELIVERY_CAP_SECONDS', String(redelivery.capSeconds));
+    fn.addEnvironment('MAX_RECEIVE_COUNT', String(this.maxReceiveCount));
     fn.addEventSource(
       new SqsEventSource(this.queue, {
         batchSize: 10,

@@ -1,6 +1,7 @@
 import type { Construct } from 'constructs';
 import type { DownstreamGuards, GuardSettings } from './downstream-guards.js';
 import type { EntityVersions } from './entity-versions.js';
+import type { EventLedger } from './event-ledger.js';
 import type { IdempotencyStore } from './idempotency-store.js';
 import { QueueWorker } from './queue-worker.js';
 
@@ -8,6 +9,8 @@ export interface EmailSyncProps {
   /** Base URL of the email platform's API. */
   readonly emailBaseUrl: string;
   readonly idempotency: IdempotencyStore;
+  /** Where the consumer records each event's `delivered`, `skipped` or `failed` entry. */
+  readonly ledger: EventLedger;
   /** The circuit breaker and rate limit of the email platform. */
   readonly guards: DownstreamGuards;
   /**
@@ -32,6 +35,7 @@ export class EmailSync extends QueueWorker {
       entry: 'email-sync/handler.ts',
       serviceName: 'email-sync',
       idempotency: props.idempotency,
+      ledger: props.ledger,
       redelivery: props.redelivery,
       environment: {
         DOWNSTREAM_BASE_URL: props.emailBaseUrl,

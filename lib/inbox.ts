@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import type { MapperName } from '../functions/sources.js';
+import type { EventLedger } from './event-ledger.js';
 import type { IdempotencyStore } from './idempotency-store.js';
 import { QueueWorker } from './queue-worker.js';
 
@@ -11,6 +12,8 @@ export interface InboxProps {
   /** The bus the router publishes canonical events to. */
   readonly bus: events.IEventBus;
   readonly idempotency: IdempotencyStore;
+  /** Where the router records each event's `received`, `enqueued`, `routed` … entries. */
+  readonly ledger: EventLedger;
   /** Redelivery backoff of failed records, seconds. */
   readonly redelivery: { readonly baseSeconds: number; readonly capSeconds: number };
   /** The mapper of each source whose events are routed, by source name. */
@@ -29,6 +32,7 @@ export class Inbox extends QueueWorker {
       entry: 'router/handler.ts',
       serviceName: 'router',
       idempotency: props.idempotency,
+      ledger: props.ledger,
       redelivery: props.redelivery,
       environment: {
         EVENT_BUS_NAME: props.bus.eventBusName,

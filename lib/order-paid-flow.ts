@@ -6,8 +6,10 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { DetailType, EVENT_SOURCE_PREFIX } from '../functions/contracts.js';
+import { LedgerStage } from '../functions/shared/ledger.js';
 import type { SystemsSettings } from './config.js';
 import type { DownstreamGuards, GuardSettings } from './downstream-guards.js';
+import { type EventLedger, ledgerEntryThen } from './event-ledger.js';
 import type { IdempotencyStore } from './idempotency-store.js';
 import { QueueWorker } from './queue-worker.js';
 import { ServiceFunction } from './service-function.js';
@@ -15,6 +17,11 @@ import { ServiceFunction } from './service-function.js';
 export interface OrderPaidFlowProps {
   readonly systems: SystemsSettings;
   readonly idempotency: IdempotencyStore;
+  /**
+   * Where the starter, each step and the flow's end (`delivered` or `failed`, written by the state machine)
+   * record the event's stages.
+   */
+  readonly ledger: EventLedger;
   /** The bus `flow.failed` is put on. */
   readonly bus: events.IEventBus;
   /** Redelivery backoff of failed starts, seconds. */
@@ -51,7 +58,8 @@ export const FLOW_EVENT_SOURCE = `${EVENT_SOURCE_PREFIX}flows`;
  * `flow.failed` on the bus and ends the execution as failed. A compensation that fails for good parks the
  * saga record (the order, what was done, both errors) in `parkingQueue` for manual repair before the flow
  * fails. Every step is idempotent on the event key, so a second execution for the same event calls no system
- * twice.
+ * twice. The starter, each step and the flow's end (`delivered` before success, `failed` after `flow.failed`)
+ * write the event's stages to the event ledger, best effort.
  */
 export class OrderPaidFlow extends Construct {
   readonly stateMachine: sfn.StateMachine;
@@ -79,6 +87,7 @@ export class OrderPaidFlow extends Construct {
         },
       });
       props.idempotency.table.grantReadWriteData(fn);
+      props.ledger.grantWrite(fn);
       props.guards.grantTo(fn, system, props.guardSettings?.[system]);
       this.steps.push(fn);
       return fn;
@@ -162,7 +171,16 @@ export class OrderPaidFlow extends Construct {
       ],
       resultPath: sfn.JsonPath.DISCARD,
     });
-    const failed = emitFailed.next(new sfn.Fail(this, 'OrderPaidFailed', { error: 'OrderPaidFlowFailed' }));
+    const recordFailed = props.ledger.flowEntry(this, 'RecordFailed', {
+      stage: LedgerStage.failed,
+      flow: 'order-paid',
+      details: {
+        errorName: "{% $exists($states.input.failure.Error) ? $states.input.failure.Error : 'unknown' %}",
+      },
+    });
+    const failed = emitFailed.next(
+      ledgerEntryThen(recordFailed, new sfn.Fail(this, 'OrderPaidFailed', { error: 'OrderPaidFlowFailed' })),
+    );
     const catchInto = (task: tasks.LambdaInvoke, next: sfn.IChainable) =>
       task.addCatch(next, { errors: [sfn.Errors.ALL], resultPath: '$.failure' });
     catchInto(createInvoice, emitFailed);
@@ -203,7 +221,18 @@ export class OrderPaidFlow extends Construct {
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromChainable(
-        createInvoice.next(updateCustomer).next(sendReceipt).next(new sfn.Succeed(this, 'OrderPaidDone')),
+        createInvoice
+          .next(updateCustomer)
+          .next(sendReceipt)
+          .next(
+            ledgerEntryThen(
+              props.ledger.flowEntry(this, 'RecordDelivered', {
+                stage: LedgerStage.delivered,
+                flow: 'order-paid',
+              }),
+              new sfn.Succeed(this, 'OrderPaidDone'),
+            ),
+          ),
       ),
       timeout: Duration.hours(2),
       tracingEnabled: true,
@@ -216,8 +245,9 @@ export class OrderPaidFlow extends Construct {
     this.starter = new QueueWorker(this, 'Starter', {
       entry: 'flow-starter/handler.ts',
       serviceName: 'order-paid-starter',
+      ledger: props.ledger,
       redelivery: props.redelivery,
-      environment: { STATE_MACHINE_ARN: this.stateMachine.stateMachineArn },
+      environment: { STATE_MACHINE_ARN: this.stateMachine.stateMachineArn, FLOW_NAME: 'order-paid' },
     });
     this.stateMachine.grantStartExecution(this.starter.worker);
 

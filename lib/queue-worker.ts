@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { DurableQueue } from './durable-queue.js';
+import type { EventLedger } from './event-ledger.js';
 import type { IdempotencyStore } from './idempotency-store.js';
 import { ServiceFunction } from './service-function.js';
 
@@ -14,6 +15,11 @@ export interface QueueWorkerProps {
    * @default none: the worker keeps no records
    */
   readonly idempotency?: IdempotencyStore;
+  /**
+   * The event ledger the worker writes each event's stages to.
+   * @default none: the worker writes no ledger entries
+   */
+  readonly ledger?: EventLedger;
   /** Redelivery backoff of failed records, seconds. */
   readonly redelivery: { readonly baseSeconds: number; readonly capSeconds: number };
   /**
@@ -29,7 +35,8 @@ export interface QueueWorkerProps {
 
 /**
  * A durable queue (with its dead-letter queue) and the function that consumes it in batches, reporting
- * failures per record, with read/write access to the idempotency table when it keeps deduplication records.
+ * failures per record, with read/write access to the idempotency table when it keeps deduplication records,
+ * and write access to the event ledger when it writes one.
  */
 export class QueueWorker extends Construct {
   readonly queue: DurableQueue;
@@ -50,5 +57,6 @@ export class QueueWorker extends Construct {
     });
     this.queue.addConsumer(this.worker, props.redelivery);
     props.idempotency?.table.grantReadWriteData(this.worker);
+    props.ledger?.grantWrite(this.worker);
   }
 }

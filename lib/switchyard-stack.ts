@@ -3,11 +3,13 @@ import type { Construct } from 'constructs';
 import { DetailType, GITHUB_DETAIL_TYPE_PREFIX } from '../functions/contracts.js';
 import { Alarms } from './alarms.js';
 import type { HubSettings } from './config.js';
+import { HubDashboard } from './dashboard.js';
 import { DeliveryReconciliation } from './delivery-reconciliation.js';
 import { DownstreamGuards } from './downstream-guards.js';
 import { DurableQueue } from './durable-queue.js';
 import { EmailSync } from './email-sync.js';
 import { EntityVersions } from './entity-versions.js';
+import { EventLedger } from './event-ledger.js';
 import { EventRouting } from './event-routing.js';
 import { IdempotencyStore } from './idempotency-store.js';
 import { Inbox } from './inbox.js';
@@ -22,7 +24,8 @@ export interface SwitchyardStackProps extends StackProps {
 
 /**
  * The integration hub, as in the architecture diagram: webhook ingress → inbox → event routing → flows and
- * consumers, with alarms on every dead-letter queue and flow.
+ * consumers, with alarms on every part (thresholds from `settings.sla`), paging once per failing component, and
+ * a dashboard.
  */
 export class SwitchyardStack extends Stack {
   constructor(scope: Construct, id: string, props: SwitchyardStackProps) {
@@ -31,11 +34,14 @@ export class SwitchyardStack extends Stack {
     const redelivery = settings.redelivery ?? { baseSeconds: 10, capSeconds: 900 };
 
     const idempotency = new IdempotencyStore(this, 'Idempotency');
+    // Each event's stages, written after the acknowledgement (never by the ingest function).
+    const ledger = new EventLedger(this, 'EventLedger');
     const routing = new EventRouting(this, 'Routing');
     const payloads = new PayloadStore(this, 'Payloads');
     const inbox = new Inbox(this, 'Inbox', {
       bus: routing.bus,
       idempotency,
+      ledger,
       redelivery,
       payloads: payloads.bucket,
       mappers: Object.fromEntries(
@@ -62,6 +68,7 @@ export class SwitchyardStack extends Stack {
       ...(settings.guards ? { guardSettings: settings.guards } : {}),
       systems: settings.systems,
       idempotency,
+      ledger,
       bus: routing.bus,
       redelivery,
     });
@@ -74,6 +81,7 @@ export class SwitchyardStack extends Stack {
     const emailSync = new EmailSync(this, 'EmailSync', {
       emailBaseUrl: settings.systems.email,
       idempotency,
+      ledger,
       versions: new EntityVersions(this, 'EntityVersions'),
       guards,
       ...(settings.guards?.email ? { guardSettings: settings.guards.email } : {}),
@@ -88,11 +96,11 @@ export class SwitchyardStack extends Stack {
     const audit = new DurableQueue(this, 'Audit');
     routing.routeToQueue('CodeHostAuditRoute', { detailTypePrefix: GITHUB_DETAIL_TYPE_PREFIX }, audit.queue);
 
-    const alarms = new Alarms(
-      this,
-      'Alarms',
-      settings.runbookBaseUrl ? { runbookBaseUrl: settings.runbookBaseUrl } : {},
-    );
+    const alarms = new Alarms(this, 'Alarms', {
+      ...(settings.runbookBaseUrl ? { runbookBaseUrl: settings.runbookBaseUrl } : {}),
+      ...(settings.sla ? { sla: settings.sla } : {}),
+      sources: settings.sources,
+    });
     // The queues whose dead letters go back where they came from (`npm run ops -- redrive <name>`).
     const redrivable: Record<string, DurableQueue> = {
       inbox: inbox.queue,
@@ -112,7 +120,24 @@ export class SwitchyardStack extends Stack {
       routing.deadLetterQueue,
       'The routing dead-letter queue',
     );
-    alarms.watchFlow('OrderPaidFlow', orderPaid.stateMachine, 'order-paid');
+    // Each component pages once, through its composite (lib/alarms.ts); dead letters and parked sagas page alone.
+    guards.alarmOnOpen((id, metric, what, runbook, system) =>
+      alarms.watchMetric(id, metric, what, runbook, { component: alarms.downstream(system) }),
+    );
+    alarms.watchIngress(ingress, settings.sources);
+    alarms.watchRouting(inbox, routing);
+    alarms.watchFlowComponent(
+      'OrderPaidFlow',
+      'order-paid',
+      orderPaid,
+      orderPaid.steps.flatMap((step) => guards.systemOf(step) ?? []),
+    );
+    alarms.watchConsumer(
+      'EmailSync',
+      'email-sync',
+      emailSync,
+      [guards.systemOf(emailSync.worker) ?? []].flat(),
+    );
     alarms.watchMetric(
       'OrderPaidSagasParked',
       orderPaid.parkingQueue.metricApproximateNumberOfMessagesVisible({
@@ -122,7 +147,6 @@ export class SwitchyardStack extends Stack {
       'The order-paid parking queue holds a saga whose compensation failed: a system may be left half-applied (an invoice without its order in the CRM).',
       'saga-parked',
     );
-    guards.alarmOnOpen((id, metric, what, runbook) => alarms.watchMetric(id, metric, what, runbook));
     const githubReconciliation = settings.reconcile?.github
       ? new DeliveryReconciliation(this, 'ReconcileGithub', {
           github: settings.reconcile.github,
@@ -130,6 +154,32 @@ export class SwitchyardStack extends Stack {
           alarms,
         })
       : undefined;
+
+    const dashboard = new HubDashboard(this, 'Dashboard', {
+      api: ingress.api,
+      sources: settings.sources.map((source) => source.name),
+      ackBudgetMilliseconds: alarms.sla.ackP99Milliseconds,
+      queues: Object.fromEntries(Object.entries(redrivable).map(([name, queue]) => [name, queue.queue])),
+      deadLetterQueues: {
+        ...Object.fromEntries(
+          Object.entries(redrivable).map(([name, queue]) => [name, queue.deadLetterQueue]),
+        ),
+        routing: routing.deadLetterQueue,
+        'order-paid-parking': orderPaid.parkingQueue,
+        ...(githubReconciliation ? { 'reconcile-github': githubReconciliation.deadLetterQueue } : {}),
+      },
+      flows: { 'order-paid': orderPaid.stateMachine },
+      downstreams: Object.keys(settings.systems),
+      functions: {
+        ingest: ingress.ingest,
+        router: inbox.worker,
+        'order-paid-starter': orderPaid.starter.worker,
+        ...Object.fromEntries(orderPaid.steps.map((step) => [step.node.id, step])),
+        'email-sync': emailSync.worker,
+        ...(githubReconciliation ? { 'reconcile-github': githubReconciliation.fn } : {}),
+      },
+      alarms: [...alarms.alarms, ...alarms.composites],
+    });
 
     new CfnOutput(this, 'WebhookBaseUrl', {
       value: ingress.webhookBaseUrl,
@@ -146,9 +196,17 @@ export class SwitchyardStack extends Stack {
       ),
       description: 'JSON {<name>: {deadLetterQueueUrl, queueUrl}} of the queues the operator CLI redrives',
     });
+    new CfnOutput(this, EVENT_LEDGER_OUTPUT_ID, {
+      value: ledger.table.tableName,
+      description: 'The event ledger table the operator CLI reads (`history`, `failures`)',
+    });
     new CfnOutput(this, 'OnCallTopicArn', {
       value: alarms.topic.topicArn,
       description: 'Subscribe on-call here',
+    });
+    new CfnOutput(this, 'DashboardUrl', {
+      value: dashboard.consoleUrl,
+      description: "The hub's CloudWatch dashboard in the console",
     });
     for (const [source, secret] of Object.entries(ingress.signingSecrets)) {
       new CfnOutput(this, signingSecretOutputId(source), {
@@ -164,6 +222,9 @@ export class SwitchyardStack extends Stack {
     }
   }
 }
+
+/** Id of the stack output with the event ledger's table name (read by cli/switchyard.ts). */
+export const EVENT_LEDGER_OUTPUT_ID = 'EventLedgerTableName';
 
 /** Id of the stack output with the signing secret ARN of a source: `stripe-eu` → `SigningSecretStripeEu`. */
 export function signingSecretOutputId(source: string): string {

@@ -4,7 +4,11 @@
  * unsubscribe. Each event is applied at most once (Powertools idempotency on its event key), and never after a
  * newer one for the same contact: the contact's `updatedAt` (the CRM's own timestamp) is recorded with a
  * conditional write before the call, so a late, older update is skipped (last writer wins). Failed records
- * are reported individually and backed off, then dead-lettered by SQS.
+ * are reported individually and backed off, then dead-lettered by SQS. Every log line of a record carries its
+ * event key.
+ *
+ * Event ledger (functions/shared/ledger.ts), written once per batch, best effort: `delivered`, `skipped`,
+ * `duplicate`, or `failed` (and `dead-lettered` on the last receive).
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
@@ -20,8 +24,9 @@ import { ContactChanged, DetailType } from '../contracts.js';
 import { clientConfig, sqsClientConfig } from '../shared/aws.js';
 import { requiredEnv } from '../shared/env.js';
 import { MappingError } from '../shared/errors.js';
-import { instrument, logger, metrics, tracer } from '../shared/powertools.js';
-import { backOffFailedRecords } from '../shared/redelivery.js';
+import { type LedgerEntry, LedgerStage, ledgerFromEnvironment } from '../shared/ledger.js';
+import { instrument, logger, metrics, tracer, withEventKey } from '../shared/powertools.js';
+import { backOffFailedRecords, onLastReceive } from '../shared/redelivery.js';
 
 const baseUrl = requiredEnv('DOWNSTREAM_BASE_URL');
 const queueUrl = requiredEnv('QUEUE_URL');
@@ -30,6 +35,7 @@ const redelivery = {
   baseSeconds: Number(requiredEnv('REDELIVERY_BASE_SECONDS')),
   capSeconds: Number(requiredEnv('REDELIVERY_CAP_SECONDS')),
 };
+const maxReceiveCount = Number(requiredEnv('MAX_RECEIVE_COUNT'));
 
 const ContactEvent = z.object({
   source: z.string().min(1),
@@ -41,11 +47,18 @@ type ContactEvent = z.infer<typeof ContactEvent>;
 const sqs = tracer.captureAWSv3Client(new SQSClient(sqsClientConfig(2000)));
 const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient(clientConfig(2000)));
 const guard = guardFromEnvironment(tracer.captureAWSv3Client(new DynamoDBClient(clientConfig(500))));
+const ledger = ledgerFromEnvironment(tracer.captureAWSv3Client(new DynamoDBClient(clientConfig(1000))), {
+  logger,
+  metrics,
+  tracer,
+});
 const processor = new BatchProcessor(EventType.SQS);
 const idempotency = new IdempotencyConfig({
   eventKeyJmesPath: 'detail.eventKey',
   expiresAfterSeconds: 14 * 24 * 3600,
   throwOnNoIdempotencyKey: true,
+  // Called only when Powertools answers from a COMPLETED record: the mark tells the ledger it was a redelivery.
+  responseHook: (response) => ({ ...(response as object), duplicate: true }),
 });
 let context: Context | undefined;
 
@@ -99,7 +112,11 @@ const applyOnce = makeIdempotent(
 /** Seconds a failed record of the current batch asked to wait (`retryAfterSeconds` of its error). */
 const waitAtLeast = new Map<string, number>();
 
-async function syncRecord(record: SQSRecord): Promise<void> {
+/**
+ * Applies one record and adds its ledger entry to `entries`: `delivered`, `skipped` (older than the applied
+ * version), `duplicate`, or `failed` (and `dead-lettered` on its last receive).
+ */
+async function syncRecord(record: SQSRecord, entries: LedgerEntry[]): Promise<void> {
   let body: unknown;
   try {
     body = JSON.parse(record.body);
@@ -108,13 +125,34 @@ async function syncRecord(record: SQSRecord): Promise<void> {
   }
   const parsed = ContactEvent.safeParse(body);
   if (!parsed.success) throw new MappingError('message is not a canonical contact event');
-  logger.appendKeys({ eventKey: parsed.data.detail.eventKey });
+  const { eventKey } = parsed.data.detail;
+  const eventType = parsed.data['detail-type'];
   try {
-    await applyOnce(parsed.data);
+    // Records run concurrently: the key goes on this record's log lines only.
+    const result: { applied: string | boolean; duplicate?: true } = await withEventKey(eventKey, () =>
+      applyOnce(parsed.data),
+    );
+    const stage = result.duplicate
+      ? LedgerStage.duplicate
+      : result.applied === false
+        ? LedgerStage.skipped
+        : LedgerStage.delivered;
+    entries.push({ eventKey, stage, eventType, details: { system: 'email' } });
   } catch (error) {
     // A 429's Retry-After, an open circuit or a spent rate: come back no sooner than asked (F9).
     const { retryAfterSeconds } = error as { retryAfterSeconds?: unknown };
     if (typeof retryAfterSeconds === 'number') waitAtLeast.set(record.messageId, retryAfterSeconds);
+    const errorName = (error as Error).name;
+    const receiveCount = Number(record.attributes.ApproximateReceiveCount);
+    entries.push({ eventKey, stage: LedgerStage.failed, eventType, details: { errorName, receiveCount } });
+    if (onLastReceive(record, maxReceiveCount)) {
+      entries.push({
+        eventKey,
+        stage: LedgerStage.deadLettered,
+        eventType,
+        details: { queue: 'email-sync', errorName, receiveCount },
+      });
+    }
     throw error;
   }
 }
@@ -123,10 +161,15 @@ export const handler = instrument(async (event: SQSEvent, lambdaContext: Context
   context = lambdaContext;
   waitAtLeast.clear();
   idempotency.registerLambdaContext(lambdaContext);
-  const response = await processPartialResponse(event, syncRecord, processor, {
-    context: lambdaContext,
-    throwOnFullBatchFailure: false,
-  });
+  const entries: LedgerEntry[] = [];
+  const response = await processPartialResponse(
+    event,
+    (record: SQSRecord) => syncRecord(record, entries),
+    processor,
+    { context: lambdaContext, throwOnFullBatchFailure: false },
+  );
   await backOffFailedRecords(sqs, queueUrl, event.Records, response, redelivery, waitAtLeast);
+  // After the batch's work, best effort: a ledger outage neither fails nor repeats a sync.
+  await ledger.record(entries);
   return response;
 });

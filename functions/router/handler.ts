@@ -4,6 +4,13 @@
  * to its canonical event with the source's mapper, and put it on the event bus; an event no route takes is
  * put on the bus as `webhook.unrouted`, so the archive keeps it. Failed records are reported individually (`ReportBatchItemFailures`) and backed off;
  * after `maxReceiveCount` receives SQS moves them to the inbox dead-letter queue.
+ *
+ * Metrics, each `[service, source, eventType]` with the vendor's event type: `EventRouted`, `EventUnrouted`,
+ * and `DuplicateDropped` for a redelivery answered from its stored record. Every log line of a record
+ * carries its event key.
+ *
+ * Event ledger (functions/shared/ledger.ts), written once per batch after the records, best effort:
+ * `received`, `enqueued`, then `routed`, `unrouted` or `duplicate`, or `dead-lettered` on the last receive.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
@@ -26,8 +33,10 @@ import { toCanonicalEvent } from '../mappers/index.js';
 import { clientConfig, sqsClientConfig } from '../shared/aws.js';
 import { jsonEnv, requiredEnv } from '../shared/env.js';
 import { MappingError } from '../shared/errors.js';
-import { instrument, logger, metrics, tracer } from '../shared/powertools.js';
-import { backOffFailedRecords } from '../shared/redelivery.js';
+import { Dimension, HubMetric } from '../shared/hub-metrics.js';
+import { type LedgerEntry, LedgerStage, ledgerFromEnvironment, rootTraceId } from '../shared/ledger.js';
+import { emitMetric, instrument, logger, metrics, tracer, withEventKey } from '../shared/powertools.js';
+import { backOffFailedRecords, onLastReceive } from '../shared/redelivery.js';
 import { RouterSources } from '../sources.js';
 
 const busName = requiredEnv('EVENT_BUS_NAME');
@@ -37,6 +46,12 @@ const redelivery = {
   baseSeconds: Number(requiredEnv('REDELIVERY_BASE_SECONDS')),
   capSeconds: Number(requiredEnv('REDELIVERY_CAP_SECONDS')),
 };
+const maxReceiveCount = Number(requiredEnv('MAX_RECEIVE_COUNT'));
+const ledger = ledgerFromEnvironment(tracer.captureAWSv3Client(new DynamoDBClient(clientConfig(1000))), {
+  logger,
+  metrics,
+  tracer,
+});
 
 /** Deduplication records live 14 days: longer than Stripe's 3 days of retries and SQS's 14-day retention. */
 export const DEDUPLICATION_WINDOW_SECONDS = 14 * 24 * 3600;
@@ -53,11 +68,21 @@ const idempotency = new IdempotencyConfig({
   payloadValidationJmesPath: 'envelope.bodySha256',
   expiresAfterSeconds: DEDUPLICATION_WINDOW_SECONDS,
   throwOnNoIdempotencyKey: true,
+  // Powertools calls this only when it answers from a COMPLETED record instead of running the function
+  // (https://docs.aws.amazon.com/powertools/typescript/latest/features/idempotency/#manipulating-the-idempotent-response):
+  // the mark tells a dropped duplicate from a routed event, per call, however many records run at once.
+  responseHook: (response) => ({ ...(response as { detailType: string }), duplicate: true }),
 });
+
+/** What `routeOnce` answers: the detail type published, and `duplicate` when it was published before. */
+interface RouteResult {
+  detailType: string;
+  duplicate?: true;
+}
 
 /** Publishes the canonical event of one vendor event, at most once per event key. */
 const routeOnce = makeIdempotent(
-  async ({ eventKey, envelope }: { eventKey: string; envelope: InboxEnvelope }) => {
+  async ({ eventKey, envelope }: { eventKey: string; envelope: InboxEnvelope }): Promise<RouteResult> => {
     const body = envelope.body ?? (await readClaimCheck(envelope));
     const mapper = Object.hasOwn(mappers, envelope.source) ? mappers[envelope.source] : undefined;
     const event: CanonicalEvent = toCanonicalEvent({ ...envelope, body }, mapper) ?? {
@@ -75,7 +100,6 @@ const routeOnce = makeIdempotent(
       },
     };
     if (event.detailType === DetailType.Unrouted) {
-      metrics.addMetric('EventUnrouted', MetricUnit.Count, 1);
       logger.info('event type has no route; kept as webhook.unrouted', { eventType: envelope.eventType });
     }
     validateCanonicalEvent(event);
@@ -94,7 +118,11 @@ const routeOnce = makeIdempotent(
     if (result.FailedEntryCount) {
       throw new Error(`PutEvents refused the event: ${result.Entries?.[0]?.ErrorCode ?? 'unknown'}`);
     }
-    if (event.detailType !== DetailType.Unrouted) metrics.addMetric('EventRouted', MetricUnit.Count, 1);
+    // Counted once the bus has the event, under the vendor's type (the detail type is implied by it).
+    count(
+      event.detailType === DetailType.Unrouted ? HubMetric.EventUnrouted : HubMetric.EventRouted,
+      envelope,
+    );
     return { detailType: event.detailType };
   },
   {
@@ -117,29 +145,85 @@ async function readClaimCheck(envelope: InboxEnvelope): Promise<string> {
   return body;
 }
 
-async function routeRecord(record: SQSRecord): Promise<void> {
+/** Counts one event under `[service, source, eventType]`, the vendor's event type. */
+function count(metric: string, envelope: InboxEnvelope): void {
+  emitMetric(metric, MetricUnit.Count, 1, {
+    [Dimension.source]: envelope.source,
+    [Dimension.eventType]: envelope.eventType,
+  });
+}
+
+/**
+ * Routes one record and adds its ledger entries to `entries`: `received` and `enqueued` (at the ingest's and
+ * SQS's times, in the ingest's trace; a redelivered record rewrites the same two entries), then `routed`,
+ * `unrouted` or `duplicate`, or `dead-lettered` when it fails on its last receive.
+ */
+async function routeRecord(record: SQSRecord, entries: LedgerEntry[]): Promise<void> {
   const parsed = InboxEnvelope.safeParse(safeJson(record.body));
   if (!parsed.success) throw new MappingError('inbox message is not an envelope');
-  const eventKey = eventKeyOf(parsed.data);
-  try {
-    await routeOnce({ eventKey, envelope: parsed.data });
-  } catch (error) {
-    logger.warn('record failed', {
+  const envelope = parsed.data;
+  const eventKey = eventKeyOf(envelope);
+  const { eventType } = envelope;
+  const ingestTraceId = rootTraceId(record.attributes.AWSTraceHeader);
+  entries.push(
+    { eventKey, stage: LedgerStage.received, at: envelope.receivedAt, eventType, traceId: ingestTraceId },
+    {
       eventKey,
-      errorName: (error as Error).name,
-      error: (error as Error).message,
-    });
-    throw error;
-  }
+      stage: LedgerStage.enqueued,
+      at: Number(record.attributes.SentTimestamp),
+      eventType,
+      traceId: ingestTraceId,
+    },
+  );
+  await withEventKey(eventKey, async () => {
+    try {
+      const result = await routeOnce({ eventKey, envelope });
+      entries.push(
+        result.duplicate
+          ? { eventKey, stage: LedgerStage.duplicate, eventType, details: { detailType: result.detailType } }
+          : result.detailType === DetailType.Unrouted
+            ? { eventKey, stage: LedgerStage.unrouted, eventType }
+            : { eventKey, stage: LedgerStage.routed, eventType: result.detailType },
+      );
+      if (result.duplicate) {
+        logger.info('duplicate dropped: the event was routed before', { detailType: result.detailType });
+        count(HubMetric.DuplicateDropped, envelope);
+      }
+    } catch (error) {
+      logger.warn('record failed', {
+        eventKey,
+        errorName: (error as Error).name,
+        error: (error as Error).message,
+      });
+      if (onLastReceive(record, maxReceiveCount)) {
+        entries.push({
+          eventKey,
+          stage: LedgerStage.deadLettered,
+          eventType,
+          details: {
+            queue: 'inbox',
+            errorName: (error as Error).name,
+            receiveCount: Number(record.attributes.ApproximateReceiveCount),
+          },
+        });
+      }
+      throw error;
+    }
+  });
 }
 
 export const handler = instrument(async (event: SQSEvent, context) => {
   idempotency.registerLambdaContext(context);
-  const response = await processPartialResponse(event, routeRecord, processor, {
-    context,
-    throwOnFullBatchFailure: false,
-  });
+  const entries: LedgerEntry[] = [];
+  const response = await processPartialResponse(
+    event,
+    (record: SQSRecord) => routeRecord(record, entries),
+    processor,
+    { context, throwOnFullBatchFailure: false },
+  );
   await backOffFailedRecords(sqs, queueUrl, event.Records, response, redelivery);
+  // After the batch's work, best effort: a ledger outage neither fails nor repeats a record.
+  await ledger.record(entries);
   return response;
 });
 

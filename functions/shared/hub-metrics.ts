@@ -45,7 +45,7 @@ export const CallOutcome = {
   ok: 'ok',
   /** `TransientUpstreamError`: 408, 429, 5xx, timeout, network, unreadable 2xx. */
   transient: 'transient',
-  /** `TerminalUpstreamError`: another 4xx. */
+  /** `TerminalUpstreamError`: another 4xx; or a 2xx the connector cannot use (e.g. no invoice id). */
   terminal: 'terminal',
   /** Refused by the guard without calling: circuit open or rate spent. */
   refused: 'refused',
@@ -81,4 +81,6 @@ export const HubMetric = {
   DownstreamCall: 'DownstreamCall',
   /** Milliseconds, `[downstream]`: duration of a call that reached the system. */
   DownstreamLatency: 'DownstreamLatency',
+  /** Count, `[service]`: event ledger entries that could not be written (functions/shared/ledger.ts). */
+  LedgerWriteFailed: 'LedgerWriteFailed',
 } as const;

@@ -75,3 +75,13 @@ export async function backOffFailedRecords(
       .catch(() => undefined);
   }
 }
+
+/**
+ * Whether `record` is on its last receive: if it fails now, SQS moves it to the dead-letter queue instead of
+ * delivering it again (its `ApproximateReceiveCount` has reached the queue's `maxReceiveCount`;
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html).
+ * @param maxReceiveCount the queue's redrive policy `maxReceiveCount` (env `MAX_RECEIVE_COUNT`)
+ */
+export function onLastReceive(record: SQSRecord, maxReceiveCount: number): boolean {
+  return (Number(record.attributes.ApproximateReceiveCount) || 1) >= maxReceiveCount;
+}

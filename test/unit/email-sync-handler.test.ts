@@ -88,6 +88,9 @@ describe('email-sync handler', () => {
     vi.stubEnv('VERSIONS_TABLE_NAME', VERSIONS_TABLE);
     vi.stubEnv('REDELIVERY_BASE_SECONDS', '5');
     vi.stubEnv('REDELIVERY_CAP_SECONDS', '300');
+    vi.stubEnv('MAX_RECEIVE_COUNT', '5');
+    vi.stubEnv('LEDGER_TABLE_NAME', 'switchyard-ledger');
+    vi.stubEnv('LEDGER_RETENTION_SECONDS', '2592000');
     vi.stubEnv('AWS_REGION', 'eu-west-1');
     vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', 'switchyard-email-sync');
     vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'switchyard-email-sync');

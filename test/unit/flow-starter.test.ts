@@ -1,3 +1,4 @@
+import { BatchWriteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ChangeMessageVisibilityBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -7,6 +8,7 @@ import { lambdaContext, sqsEvent, sqsRecord } from './support/lambda.js';
 const STATE_MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:order-paid';
 const sfnMock = mockClient(SFNClient);
 const sqsMock = mockClient(SQSClient);
+const dynamoMock = mockClient(DynamoDBClient);
 let module: typeof import('../../functions/flow-starter/handler.js');
 
 const routed = (eventKey: string, extra: Record<string, unknown> = {}) =>
@@ -25,6 +27,12 @@ beforeAll(async () => {
   vi.stubEnv('QUEUE_URL', 'https://sqs.eu-west-1.amazonaws.com/123456789012/starts');
   vi.stubEnv('REDELIVERY_BASE_SECONDS', '1');
   vi.stubEnv('REDELIVERY_CAP_SECONDS', '4');
+  vi.stubEnv('MAX_RECEIVE_COUNT', '5');
+  vi.stubEnv('LEDGER_TABLE_NAME', 'switchyard-ledger');
+  vi.stubEnv('LEDGER_RETENTION_SECONDS', '2592000');
+  // The starter takes its flow's name, the `flow` metric dimension, from `<flow>-starter`.
+  vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'order-paid-starter');
+  vi.stubEnv('FLOW_NAME', 'order-paid');
   vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'Switchyard');
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
   module = await import('../../functions/flow-starter/handler.js');
@@ -38,6 +46,8 @@ beforeEach(() => {
   sfnMock.reset();
   sqsMock.reset();
   sqsMock.on(ChangeMessageVisibilityBatchCommand).resolves({});
+  dynamoMock.reset();
+  dynamoMock.on(BatchWriteItemCommand).resolves({});
 });
 
 describe('executionName', () => {

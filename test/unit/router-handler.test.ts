@@ -57,6 +57,9 @@ describe('router handler', () => {
     vi.stubEnv('IDEMPOTENCY_TABLE_NAME', 'switchyard-idempotency');
     vi.stubEnv('REDELIVERY_BASE_SECONDS', '2');
     vi.stubEnv('REDELIVERY_CAP_SECONDS', '60');
+    vi.stubEnv('MAX_RECEIVE_COUNT', '5');
+    vi.stubEnv('LEDGER_TABLE_NAME', 'switchyard-ledger');
+    vi.stubEnv('LEDGER_RETENTION_SECONDS', '2592000');
     vi.stubEnv('AWS_REGION', 'eu-west-1');
     vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', 'switchyard-router');
     vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'switchyard-router');

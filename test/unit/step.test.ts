@@ -61,6 +61,8 @@ describe('step handlers', () => {
         : json(response, 200, {});
     vi.stubEnv('DOWNSTREAM_BASE_URL', server.baseUrl);
     vi.stubEnv('IDEMPOTENCY_TABLE_NAME', 'switchyard-idempotency');
+    vi.stubEnv('LEDGER_TABLE_NAME', 'switchyard-ledger');
+    vi.stubEnv('LEDGER_RETENTION_SECONDS', '2592000');
     vi.stubEnv('GUARD_TABLE_NAME', 'switchyard-guards');
     vi.stubEnv('DOWNSTREAM_GUARD', JSON.stringify({ system: 'accounting' }));
     vi.stubEnv('AWS_REGION', 'eu-west-1');
