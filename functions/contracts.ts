@@ -3,7 +3,7 @@
  * router puts on the bus. Mappers, routes (EventBridge rules), flows and tests all import from here, so a
  * detail type is spelled once.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Prefix of the EventBridge `source` field of every canonical event: `switchyard.<source name>`. */
 export const EVENT_SOURCE_PREFIX = 'switchyard.';

@@ -3,7 +3,7 @@
  * functions (checked at load): which signature scheme a source uses, with that scheme's options, and which
  * mapper turns its payloads into canonical events. No secret values: those live in Secrets Manager.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Where a generic source puts a value: a header, or a field of the JSON body (dotted path, e.g. `data.id`). */
 const Locator = z.union([

@@ -4,7 +4,7 @@
  * load: `GUARD_TABLE_NAME` (the state table) and `DOWNSTREAM_GUARD` (these settings, JSON). Also the names
  * of the guard's metrics, shared by the function that emits them and the alarms that watch them.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { jsonEnv, requiredEnv } from '../shared/env.js';
 
 /** Environment variable with the name of the guard's DynamoDB table. */

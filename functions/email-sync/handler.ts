@@ -17,7 +17,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ConditionalCheckFailedException, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { guardFromEnvironment } from '../connectors/guard.js';
 import { removeSubscriber, upsertSubscriber } from '../connectors/systems.js';
 import { ContactChanged, DetailType } from '../contracts.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type CanonicalPayload, GITHUB_DETAIL_TYPE_PREFIX } from '../contracts.js';
 import { parsePayload } from './parse.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type CanonicalPayload, DetailType } from '../contracts.js';
 import { MappingError } from '../shared/errors.js';
 import { parsePayload } from './parse.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type CanonicalPayload, DetailType } from '../contracts.js';
 import { parsePayload, splitName } from './parse.js';
 

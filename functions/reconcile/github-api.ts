@@ -14,7 +14,7 @@
  * `GitHubUnavailableError` (5xx, 429, a rate-limit 403, network errors, timeouts: try again later),
  * `GitHubResponseError` (any other answer). Error messages name the hook, never the token.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseRetryAfter } from '../connectors/http.js';
 import type { GitHubHook } from './settings.js';
 

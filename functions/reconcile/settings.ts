@@ -4,7 +4,7 @@
  * `ReconcileSettings`) and `TOKEN_SECRET_ARN` (the Secrets Manager secret holding the GitHub API token, never
  * the token). Also the names of the job's metrics, shared by the function that emits them and the alarms.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Environment variable with the settings, JSON of `ReconcileSettings`. */
 export const RECONCILE_SETTINGS_ENV = 'RECONCILE_SETTINGS';
