@@ -29,16 +29,38 @@ export function parseJsonStrict(text: string): unknown {
 
 type Frame = { kind: 'array' } | { kind: 'object'; keys: Set<string>; expectingKey: boolean };
 
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const COMMA = 0x2c;
+const MINUS = 0x2d;
+const PLUS = 0x2b;
+const DOT = 0x2e;
+const LOWER_E = 0x65;
+const UPPER_E = 0x45;
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+/** Characters of a number literal read at once; the rest of a longer literal is read as another number. */
+const NUMBER_WINDOW = 400;
+
+/**
+ * One pass over the text by character codes (the hot path of the ingest function: every body goes through
+ * it), jumping from quote to quote inside strings; a key is decoded by `JSON.parse` only when it has an
+ * escape or a control character.
+ */
 function scanJson(text: string): void {
   const stack: Frame[] = [];
+  let top: Frame | undefined;
   let index = 0;
   while (index < text.length) {
-    const char = text[index];
-    const top = stack.at(-1);
-    if (char === '"') {
+    const code = text.charCodeAt(index);
+    if (code === QUOTE) {
       const end = endOfString(text, index);
       if (top?.kind === 'object' && top.expectingKey) {
-        const key = decodeString(text.slice(index, end));
+        const key = decodeKey(text, index, end);
         if (top.keys.has(key)) throw new InvalidPayloadError('body repeats a key in one object');
         top.keys.add(key);
         top.expectingKey = false;
@@ -46,18 +68,18 @@ function scanJson(text: string): void {
       index = end;
       continue;
     }
-    if (char === '{' || char === '[') {
+    if (code === OPEN_BRACE || code === OPEN_BRACKET) {
       if (stack.length >= MAX_JSON_DEPTH)
         throw new InvalidPayloadError(`body nests deeper than ${MAX_JSON_DEPTH}`);
-      stack.push(char === '{' ? { kind: 'object', keys: new Set(), expectingKey: true } : { kind: 'array' });
-    } else if (char === '}' || char === ']') {
+      top = code === OPEN_BRACE ? { kind: 'object', keys: new Set(), expectingKey: true } : { kind: 'array' };
+      stack.push(top);
+    } else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) {
       stack.pop();
-    } else if (char === ',' && top?.kind === 'object') {
+      top = stack.at(-1);
+    } else if (code === COMMA && top?.kind === 'object') {
       top.expectingKey = true;
-    } else if (char === '-' || (char !== undefined && char >= '0' && char <= '9')) {
-      const number = /^-?\d+(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(index, index + 400))?.[0] ?? char;
-      checkNumber(number);
-      index += number.length;
+    } else if (code === MINUS || isDigit(code)) {
+      index = readNumber(text, index);
       continue;
     }
     index += 1;
@@ -66,14 +88,25 @@ function scanJson(text: string): void {
 
 /** Index just past the string literal starting at `start` (or the end of the text if unterminated). */
 function endOfString(text: string, start: number): number {
-  let index = start + 1;
-  while (index < text.length) {
-    const char = text[index];
-    if (char === '\\') index += 2;
-    else if (char === '"') return index + 1;
-    else index += 1;
+  let quote = text.indexOf('"', start + 1);
+  while (quote !== -1) {
+    // A quote ends the string unless an odd run of backslashes precedes it (then the last one escapes it).
+    let backslashes = 0;
+    while (text.charCodeAt(quote - 1 - backslashes) === BACKSLASH) backslashes += 1;
+    if (backslashes % 2 === 0) return quote + 1;
+    quote = text.indexOf('"', quote + 1);
   }
   return text.length;
+}
+
+/** The key whose literal spans `start` to `end`: its text as is, unless it has escapes or control characters. */
+function decodeKey(text: string, start: number, end: number): string {
+  if (end - start < 2 || text.charCodeAt(end - 1) !== QUOTE) return decodeString(text.slice(start, end));
+  for (let index = start + 1; index < end - 1; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code === BACKSLASH || code < 0x20) return decodeString(text.slice(start, end));
+  }
+  return text.slice(start + 1, end - 1);
 }
 
 function decodeString(literal: string): string {
@@ -82,6 +115,49 @@ function decodeString(literal: string): string {
   } catch {
     throw new InvalidPayloadError('body is not valid JSON');
   }
+}
+
+/**
+ * Reads the number literal at `start` as `/^-?\d+(\.\d+)?([eE][+-]?\d+)?/` matches it within the next
+ * `NUMBER_WINDOW` characters, checks it, and returns the index just past it.
+ * @throws InvalidPayloadError when it is out of range or an integer beyond 2^53 (a lone `-` is out of range)
+ */
+function readNumber(text: string, start: number): number {
+  const limit = Math.min(text.length, start + NUMBER_WINDOW);
+  let index = text.charCodeAt(start) === MINUS ? start + 1 : start;
+  const digits = index;
+  index = skipDigits(text, index, limit);
+  if (index === digits) throw new InvalidPayloadError('body has a number out of range');
+  let integer = true;
+  if (index + 1 < limit && text.charCodeAt(index) === DOT && isDigit(text.charCodeAt(index + 1))) {
+    index = skipDigits(text, index + 2, limit);
+    integer = false;
+  }
+  let exponent = false;
+  const marker = text.charCodeAt(index);
+  if (index < limit && (marker === LOWER_E || marker === UPPER_E)) {
+    let next = index + 1;
+    const sign = text.charCodeAt(next);
+    if (next < limit && (sign === PLUS || sign === MINUS)) next += 1;
+    if (next < limit && isDigit(text.charCodeAt(next))) {
+      index = skipDigits(text, next + 1, limit);
+      exponent = true;
+    }
+  }
+  // Without an exponent, up to 15 characters of integer stay below 2^53 and up to 300 of decimal fraction
+  // stay finite: only other literals need converting.
+  if (exponent || index - start > (integer ? 15 : 300)) checkNumber(text.slice(start, index));
+  return index;
+}
+
+function skipDigits(text: string, start: number, limit: number): number {
+  let index = start;
+  while (index < limit && isDigit(text.charCodeAt(index))) index += 1;
+  return index;
+}
+
+function isDigit(code: number): boolean {
+  return code >= DIGIT_0 && code <= DIGIT_9;
 }
 
 function checkNumber(literal: string): void {

@@ -27,7 +27,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { eventKeyOf, type InboxEnvelope } from '../contracts.js';
 import { clientConfig, sqsClientConfig } from '../shared/aws.js';
 import { jsonEnv, requiredEnv } from '../shared/env.js';
@@ -174,7 +174,7 @@ async function receive(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResu
   if (challenge !== undefined) return reply(200, { challenge });
 
   try {
-    await store(envelope);
+    await store(envelope, body.length);
   } catch (error) {
     logger.error('store failed', { errorName: (error as Error).name });
     metrics.addMetric(HubMetric.EnqueueFailed, MetricUnit.Count, 1);
@@ -218,10 +218,13 @@ function secretUnavailable(error: unknown): APIGatewayProxyResult {
 /**
  * Stores the envelope: one SQS message, or, when it would exceed `CLAIM_CHECK_THRESHOLD_BYTES`, the body in
  * the payload bucket first and a message pointing to it.
+ * @param bodyBytes size of the verified bytes `envelope.body` was decoded from, bytes
  */
-async function store(envelope: InboxEnvelope & { body: string }): Promise<void> {
-  let message = toSqsSafeJson(envelope);
-  if (Buffer.byteLength(message) > CLAIM_CHECK_THRESHOLD_BYTES) {
+async function store(envelope: InboxEnvelope & { body: string }, bodyBytes: number): Promise<void> {
+  // The message holds the body JSON-escaped, which is never fewer bytes: a body over the threshold is claim
+  // checked without building (and measuring) a message of its size first.
+  let message = bodyBytes > CLAIM_CHECK_THRESHOLD_BYTES ? undefined : toSqsSafeJson(envelope);
+  if (message === undefined || Buffer.byteLength(message) > CLAIM_CHECK_THRESHOLD_BYTES) {
     const key = `${envelope.source}/${new Date().toISOString().slice(0, 10)}/${randomUUID()}`;
     await s3.send(new PutObjectCommand({ Bucket: payloadBucket, Key: key, Body: envelope.body }));
     const { body, ...pointer } = envelope;

@@ -66,12 +66,15 @@ export function verifyStandardWebhooks(request: SignedRequest): void {
   }
   checkTimestamp(timestamp, request.nowSeconds, request.toleranceSeconds);
 
-  const signed = Buffer.concat([Buffer.from(`${id}.${timestamp}.`, 'utf8'), request.body]);
+  const prefix = `${id}.${timestamp}.`;
+  // HMAC takes the message in parts; only Ed25519 needs it whole, so only then is the body copied.
+  let signed: Buffer | undefined;
   let matched = false;
   for (const { version, key } of keys) {
     if (version === 'v1') {
-      if (matchesAny([hmacSha256(key, signed)], signatures.v1)) matched = true;
+      if (matchesAny([hmacSha256(key, prefix, request.body)], signatures.v1)) matched = true;
     } else {
+      signed ??= Buffer.concat([Buffer.from(prefix, 'utf8'), request.body]);
       for (const signature of signatures.v1a) {
         if (verifiesEd25519(key, signed, signature)) matched = true;
       }

@@ -31,6 +31,10 @@ describe('parseJsonStrict', () => {
     ['nesting one level too deep', `${'['.repeat(MAX_JSON_DEPTH + 1)}${']'.repeat(MAX_JSON_DEPTH + 1)}`],
     ['nesting 100,000 deep', `${'['.repeat(100_000)}${']'.repeat(100_000)}`],
     ['invalid JSON', '{"a":'],
+    ['a repeated key after a string ending in escaped backslashes', '{"a":"x\\","a":1}'],
+    ['a repeated key after an escaped quote and backslash run', '{"k":"\\\\\\"","k":2}'],
+    ['a negative integer beyond -2^53', '{"amount":-9007199254740993}'],
+    ['2^53 itself, the first integer that is not safe', '[9007199254740992]'],
   ])('rejects %s with InvalidPayloadError', (_, text) => {
     // Act
     const run = () => parseJsonStrict(text);
@@ -49,6 +53,19 @@ describe('parseJsonStrict', () => {
     expect(siblings).toEqual([{ id: 1 }, { id: 2 }]);
     expect(lookalike).toEqual({ id: 1, ID: 2, 'id ': 3 });
     expect(deep).toBeDefined();
+  });
+
+  it.each([
+    ['strings ending in backslash runs', '{"a":"x\\\\","b":"\\\\\\"","c":""}'],
+    ['the largest safe integer and its negative', '[9007199254740991,-9007199254740991]'],
+    ['fractions and exponents within range', '[0.1,-2.5e-300,1.7976931348623157e308,1e-400]'],
+    ['a 400-digit fraction', `[0.${'1'.repeat(400)}]`],
+  ])('accepts %s, as JSON.parse reads them', (_, text) => {
+    // Act
+    const value = parseJsonStrict(text);
+
+    // Assess
+    expect(value).toEqual(JSON.parse(text));
   });
 
   it('does not mistake braces, commas or digits inside strings for structure', () => {
