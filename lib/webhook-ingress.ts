@@ -114,6 +114,8 @@ export class WebhookIngress extends Construct {
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.ONE_MONTH });
     const throttling = props.throttling ?? { rateLimit: 500, burstLimit: 1000 };
     this.api = new apigateway.RestApi(this, 'Api', {
+      // API Gateway metrics (and so the 5xx and latency alarms) are keyed by the API's name: one per stack.
+      restApiName: `${Stack.of(this).stackName}-webhooks`,
       description: 'switchyard webhook endpoint',
       endpointTypes: [apigateway.EndpointType.REGIONAL],
       binaryMediaTypes: ['*/*'],
