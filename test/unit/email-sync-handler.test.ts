@@ -1,16 +1,12 @@
-import {
-  ConditionalCheckFailedException,
-  DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { ChangeMessageVisibilityBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { fakeConnectorTables } from './support/aws-clients.js';
+import { stubEmailSyncEnv } from './support/handler-env.js';
 import { json, type Responder, startServer, type TestServer } from './support/http-server.js';
-import { fakeIdempotencyTable, type IdempotencyTable } from './support/idempotency-table.js';
+import type { IdempotencyTable } from './support/idempotency-table.js';
 import { lambdaContext, sqsEvent, sqsRecord } from './support/lambda.js';
 import { type CapturedLogs, captureLogs } from './support/logs.js';
 
@@ -80,27 +76,10 @@ describe('email-sync handler', () => {
     server.requests.length = 0;
     respond = (request, response) =>
       request.method === 'DELETE' ? json(response, 204) : json(response, 200, { status: 'subscribed' });
-    vi.stubEnv('DOWNSTREAM_BASE_URL', server.baseUrl);
-    vi.stubEnv('QUEUE_URL', QUEUE_URL);
-    vi.stubEnv('IDEMPOTENCY_TABLE_NAME', 'switchyard-idempotency');
-    vi.stubEnv('GUARD_TABLE_NAME', 'switchyard-guards');
-    vi.stubEnv('DOWNSTREAM_GUARD', JSON.stringify({ system: 'email' }));
-    vi.stubEnv('VERSIONS_TABLE_NAME', VERSIONS_TABLE);
-    vi.stubEnv('REDELIVERY_BASE_SECONDS', '5');
-    vi.stubEnv('REDELIVERY_CAP_SECONDS', '300');
-    vi.stubEnv('MAX_RECEIVE_COUNT', '5');
-    vi.stubEnv('LEDGER_TABLE_NAME', 'switchyard-ledger');
-    vi.stubEnv('LEDGER_RETENTION_SECONDS', '2592000');
-    vi.stubEnv('AWS_REGION', 'eu-west-1');
-    vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', 'switchyard-email-sync');
-    vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'switchyard-email-sync');
-    vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'Switchyard');
+    stubEmailSyncEnv({ DOWNSTREAM_BASE_URL: server.baseUrl, QUEUE_URL, VERSIONS_TABLE_NAME: VERSIONS_TABLE });
     dynamoMock.reset();
     sqsMock.reset();
-    table = fakeIdempotencyTable(dynamoMock);
-    // The downstream guard's state (a closed breaker, no rate limit): tested in guard.test.ts.
-    dynamoMock.on(GetItemCommand, { TableName: 'switchyard-guards' }).resolves({});
-    dynamoMock.on(UpdateItemCommand, { TableName: 'switchyard-guards' }).resolves({});
+    table = fakeConnectorTables(dynamoMock);
     versions.clear();
     dynamoMock.on(PutItemCommand, { TableName: VERSIONS_TABLE }).callsFake(claimVersion);
     sqsMock.on(ChangeMessageVisibilityBatchCommand).resolves({});

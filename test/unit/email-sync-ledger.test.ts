@@ -2,17 +2,16 @@ import {
   BatchWriteItemCommand,
   ConditionalCheckFailedException,
   DynamoDBClient,
-  GetItemCommand,
   PutItemCommand,
-  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { ChangeMessageVisibilityBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { fakeConnectorTables } from './support/aws-clients.js';
+import { stubEmailSyncEnv } from './support/handler-env.js';
 import { json, type Responder, startServer, type TestServer } from './support/http-server.js';
-import { fakeIdempotencyTable } from './support/idempotency-table.js';
 import { lambdaContext, sqsEvent, sqsRecord } from './support/lambda.js';
 import { type CapturedLogs, captureLogs } from './support/logs.js';
 
@@ -61,26 +60,15 @@ describe('email-sync handler: event ledger', () => {
   beforeEach(async () => {
     server.requests.length = 0;
     respond = (_, response) => json(response, 200, { status: 'subscribed' });
-    vi.stubEnv('DOWNSTREAM_BASE_URL', server.baseUrl);
-    vi.stubEnv('QUEUE_URL', 'https://sqs.eu-west-1.amazonaws.com/123456789012/switchyard-email-sync');
-    vi.stubEnv('IDEMPOTENCY_TABLE_NAME', 'switchyard-idempotency');
-    vi.stubEnv('GUARD_TABLE_NAME', 'switchyard-guards');
-    vi.stubEnv('DOWNSTREAM_GUARD', JSON.stringify({ system: 'email' }));
-    vi.stubEnv('VERSIONS_TABLE_NAME', VERSIONS_TABLE);
-    vi.stubEnv('REDELIVERY_BASE_SECONDS', '5');
-    vi.stubEnv('REDELIVERY_CAP_SECONDS', '300');
-    vi.stubEnv('MAX_RECEIVE_COUNT', '5');
-    vi.stubEnv('LEDGER_TABLE_NAME', LEDGER_TABLE);
-    vi.stubEnv('LEDGER_RETENTION_SECONDS', '2592000');
-    vi.stubEnv('AWS_REGION', 'eu-west-1');
-    vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', 'switchyard-email-sync');
-    vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'email-sync');
-    vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'Switchyard');
+    stubEmailSyncEnv({
+      DOWNSTREAM_BASE_URL: server.baseUrl,
+      VERSIONS_TABLE_NAME: VERSIONS_TABLE,
+      LEDGER_TABLE_NAME: LEDGER_TABLE,
+      POWERTOOLS_SERVICE_NAME: 'email-sync',
+    });
     dynamoMock.reset();
     sqsMock.reset();
-    fakeIdempotencyTable(dynamoMock);
-    dynamoMock.on(GetItemCommand, { TableName: 'switchyard-guards' }).resolves({});
-    dynamoMock.on(UpdateItemCommand, { TableName: 'switchyard-guards' }).resolves({});
+    fakeConnectorTables(dynamoMock);
     dynamoMock.on(BatchWriteItemCommand).resolves({});
     versions.clear();
     dynamoMock

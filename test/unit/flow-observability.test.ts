@@ -4,7 +4,6 @@ import {
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
-  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ChangeMessageVisibilityBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -13,9 +12,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { OrderPaid } from '../../functions/contracts.js';
 import { LedgerEnvironment } from '../../functions/shared/ledger.js';
+import { fakeConnectorTables } from './support/aws-clients.js';
 import { dimensionSet, emittedMetrics } from './support/emf.js';
 import { json, type Responder, startServer, type TestServer } from './support/http-server.js';
-import { fakeIdempotencyTable } from './support/idempotency-table.js';
 import { lambdaContext, sqsEvent, sqsRecord } from './support/lambda.js';
 import { type CapturedLogs, captureLogs } from './support/logs.js';
 
@@ -179,9 +178,7 @@ describe('step metrics and correlation', () => {
     vi.stubEnv('IDEMPOTENCY_TABLE_NAME', 'switchyard-idempotency');
     vi.stubEnv('GUARD_TABLE_NAME', 'switchyard-guards');
     vi.stubEnv('DOWNSTREAM_GUARD', JSON.stringify({ system: 'accounting' }));
-    fakeIdempotencyTable(dynamoMock);
-    dynamoMock.on(GetItemCommand, { TableName: 'switchyard-guards' }).resolves({});
-    dynamoMock.on(UpdateItemCommand, { TableName: 'switchyard-guards' }).resolves({});
+    fakeConnectorTables(dynamoMock);
   });
 
   async function createInvoice(): Promise<StepHandler> {
@@ -287,9 +284,7 @@ describe('email-sync correlation', () => {
     vi.stubEnv('GUARD_TABLE_NAME', 'switchyard-guards');
     vi.stubEnv('DOWNSTREAM_GUARD', JSON.stringify({ system: 'email' }));
     vi.stubEnv('VERSIONS_TABLE_NAME', 'switchyard-versions');
-    fakeIdempotencyTable(dynamoMock);
-    dynamoMock.on(GetItemCommand, { TableName: 'switchyard-guards' }).resolves({});
-    dynamoMock.on(UpdateItemCommand, { TableName: 'switchyard-guards' }).resolves({});
+    fakeConnectorTables(dynamoMock);
     ({ handler } = (await import('../../functions/email-sync/handler.js')) as unknown as {
       handler: BatchHandler;
     });

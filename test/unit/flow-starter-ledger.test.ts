@@ -4,6 +4,7 @@ import { ChangeMessageVisibilityBatchCommand, SQSClient } from '@aws-sdk/client-
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { stubFlowStarterEnv } from './support/handler-env.js';
 import { lambdaContext, sqsEvent, sqsRecord } from './support/lambda.js';
 
 const STATE_MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:order-paid';
@@ -29,17 +30,11 @@ const ledgerItems = () =>
     .map((request) => unmarshall(request.PutRequest?.Item ?? {}));
 
 beforeAll(async () => {
-  vi.stubEnv('STATE_MACHINE_ARN', STATE_MACHINE);
-  vi.stubEnv('QUEUE_URL', 'https://sqs.eu-west-1.amazonaws.com/123456789012/starts');
-  vi.stubEnv('REDELIVERY_BASE_SECONDS', '1');
-  vi.stubEnv('REDELIVERY_CAP_SECONDS', '4');
-  vi.stubEnv('MAX_RECEIVE_COUNT', '3');
-  vi.stubEnv('LEDGER_TABLE_NAME', LEDGER_TABLE);
-  vi.stubEnv('LEDGER_RETENTION_SECONDS', '2592000');
-  vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'order-paid-starter');
-  vi.stubEnv('FLOW_NAME', 'order-paid');
-  vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'Switchyard');
-  vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
+  stubFlowStarterEnv({
+    STATE_MACHINE_ARN: STATE_MACHINE,
+    MAX_RECEIVE_COUNT: '3',
+    LEDGER_TABLE_NAME: LEDGER_TABLE,
+  });
   module = await import('../../functions/flow-starter/handler.js');
 });
 

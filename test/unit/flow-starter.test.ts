@@ -3,6 +3,7 @@ import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-s
 import { ChangeMessageVisibilityBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { stubFlowStarterEnv } from './support/handler-env.js';
 import { lambdaContext, sqsEvent, sqsRecord } from './support/lambda.js';
 
 const STATE_MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:order-paid';
@@ -23,18 +24,7 @@ const routed = (eventKey: string, extra: Record<string, unknown> = {}) =>
   });
 
 beforeAll(async () => {
-  vi.stubEnv('STATE_MACHINE_ARN', STATE_MACHINE);
-  vi.stubEnv('QUEUE_URL', 'https://sqs.eu-west-1.amazonaws.com/123456789012/starts');
-  vi.stubEnv('REDELIVERY_BASE_SECONDS', '1');
-  vi.stubEnv('REDELIVERY_CAP_SECONDS', '4');
-  vi.stubEnv('MAX_RECEIVE_COUNT', '5');
-  vi.stubEnv('LEDGER_TABLE_NAME', 'switchyard-ledger');
-  vi.stubEnv('LEDGER_RETENTION_SECONDS', '2592000');
-  // The starter takes its flow's name, the `flow` metric dimension, from `<flow>-starter`.
-  vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'order-paid-starter');
-  vi.stubEnv('FLOW_NAME', 'order-paid');
-  vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'Switchyard');
-  vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
+  stubFlowStarterEnv({ STATE_MACHINE_ARN: STATE_MACHINE });
   module = await import('../../functions/flow-starter/handler.js');
 });
 

@@ -6,10 +6,12 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { APIGatewayProxyResult } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { InboxEnvelope } from '../../functions/contracts.js';
+import { fakeIngestClients } from './support/aws-clients.js';
+import { type IngestHandler, loadIngestHandler, stubIngestEnv } from './support/handler-env.js';
 import { fixtureText, lambdaContext, webhookEvent } from './support/lambda.js';
 import { type CapturedLogs, captureLogs } from './support/logs.js';
 import { shopifySignature, vendorHeaders } from './support/vendor-signing.js';
@@ -41,11 +43,7 @@ const sqsMock = mockClient(SQSClient);
 const secretsMock = mockClient(SecretsManagerClient);
 const s3Mock = mockClient(S3Client);
 
-type Handler = (
-  event: APIGatewayProxyEvent,
-  context: ReturnType<typeof lambdaContext>,
-) => Promise<APIGatewayProxyResult>;
-let handler: Handler;
+let handler: IngestHandler;
 
 /** Signs `body` as the source's vendor does and posts it to the handler. */
 async function post(
@@ -86,25 +84,19 @@ describe('ingest handler', () => {
   beforeEach(async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(NOW_SECONDS * 1000);
-    vi.stubEnv('SOURCES', JSON.stringify(SOURCES));
-    vi.stubEnv('SECRET_CACHE_SECONDS', '300');
-    vi.stubEnv('SECRET_STALE_SECONDS', '900');
-    vi.stubEnv('INBOX_QUEUE_URL', QUEUE_URL);
-    vi.stubEnv('PAYLOAD_BUCKET_NAME', 'switchyard-payloads');
-    vi.stubEnv('AWS_REGION', 'eu-west-1');
-    vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'switchyard-ingest');
-    vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'Switchyard');
-    vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'DEBUG');
-    sqsMock.reset();
-    secretsMock.reset();
-    s3Mock.reset();
-    sqsMock.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
-    for (const [name, secret] of Object.entries(SECRETS)) {
-      secretsMock.on(GetSecretValueCommand, { SecretId: arn(name) }).resolves({ SecretString: secret });
-    }
+    stubIngestEnv({
+      SOURCES: JSON.stringify(SOURCES),
+      INBOX_QUEUE_URL: QUEUE_URL,
+      POWERTOOLS_LOG_LEVEL: 'DEBUG',
+    });
+    fakeIngestClients({
+      sqs: sqsMock,
+      secretsManager: secretsMock,
+      s3: s3Mock,
+      secrets: Object.fromEntries(Object.entries(SECRETS).map(([name, secret]) => [arn(name), secret])),
+    });
     logs = captureLogs();
-    vi.resetModules();
-    ({ handler } = (await import('../../functions/ingest/handler.js')) as unknown as { handler: Handler });
+    handler = await loadIngestHandler();
   });
 
   afterEach(() => {

@@ -1,11 +1,13 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { APIGatewayProxyResult } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { VerificationFailure } from '../../functions/verify/index.js';
+import { fakeIngestClients } from './support/aws-clients.js';
 import { dimensionSet, emittedMetrics } from './support/emf.js';
+import { type IngestHandler, loadIngestHandler, stubIngestEnv } from './support/handler-env.js';
 import { fixtureText, lambdaContext, webhookEvent } from './support/lambda.js';
 import { type CapturedLogs, captureLogs } from './support/logs.js';
 import { vendorHeaders } from './support/vendor-signing.js';
@@ -24,11 +26,7 @@ const sqsMock = mockClient(SQSClient);
 const secretsMock = mockClient(SecretsManagerClient);
 const s3Mock = mockClient(S3Client);
 
-type Handler = (
-  event: APIGatewayProxyEvent,
-  context: ReturnType<typeof lambdaContext>,
-) => Promise<APIGatewayProxyResult>;
-let handler: Handler;
+let handler: IngestHandler;
 
 const STRIPE_HEADER = 'Stripe-Signature';
 
@@ -55,23 +53,19 @@ describe('ingest metrics', () => {
   beforeEach(async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(NOW_SECONDS * 1000);
-    vi.stubEnv('SOURCES', JSON.stringify(SOURCES));
-    vi.stubEnv('SECRET_CACHE_SECONDS', '300');
-    vi.stubEnv('SECRET_STALE_SECONDS', '900');
-    vi.stubEnv('INBOX_QUEUE_URL', 'https://sqs.eu-west-1.amazonaws.com/123456789012/switchyard-inbox');
-    vi.stubEnv('PAYLOAD_BUCKET_NAME', 'switchyard-payloads');
-    vi.stubEnv('AWS_REGION', 'eu-west-1');
-    vi.stubEnv('POWERTOOLS_SERVICE_NAME', SERVICE);
-    vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'Switchyard');
-    vi.stubEnv('_X_AMZN_TRACE_ID', TRACE_HEADER);
-    sqsMock.reset();
-    secretsMock.reset();
-    s3Mock.reset();
-    sqsMock.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
-    secretsMock.on(GetSecretValueCommand, { SecretId: SECRET_ARN }).resolves({ SecretString: SECRET });
+    stubIngestEnv({
+      SOURCES: JSON.stringify(SOURCES),
+      POWERTOOLS_SERVICE_NAME: SERVICE,
+      _X_AMZN_TRACE_ID: TRACE_HEADER,
+    });
+    fakeIngestClients({
+      sqs: sqsMock,
+      secretsManager: secretsMock,
+      s3: s3Mock,
+      secrets: { [SECRET_ARN]: SECRET },
+    });
     logs = captureLogs();
-    vi.resetModules();
-    ({ handler } = (await import('../../functions/ingest/handler.js')) as unknown as { handler: Handler });
+    handler = await loadIngestHandler();
   });
 
   afterEach(() => {

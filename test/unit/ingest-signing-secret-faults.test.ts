@@ -5,10 +5,12 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { APIGatewayProxyResult } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FORCED_REFETCH_INTERVAL_SECONDS } from '../../functions/ingest/signing-secrets.js';
+import { fakeIngestClients } from './support/aws-clients.js';
+import { type IngestHandler, loadIngestHandler, stubIngestEnv } from './support/handler-env.js';
 import { lambdaContext, webhookEvent } from './support/lambda.js';
 import { type CapturedLogs, captureLogs } from './support/logs.js';
 import { vendorHeaders } from './support/vendor-signing.js';
@@ -26,11 +28,7 @@ const SOURCES = {
 const sqsMock = mockClient(SQSClient);
 const secretsMock = mockClient(SecretsManagerClient);
 
-type Handler = (
-  event: APIGatewayProxyEvent,
-  context: ReturnType<typeof lambdaContext>,
-) => Promise<APIGatewayProxyResult>;
-let handler: Handler;
+let handler: IngestHandler;
 
 const throttled = () => Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
 const secretReads = () => secretsMock.commandCalls(GetSecretValueCommand).length;
@@ -71,22 +69,15 @@ describe('ingest handler, signing secret faults', () => {
   beforeEach(async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     at(0);
-    vi.stubEnv('SOURCES', JSON.stringify(SOURCES));
-    vi.stubEnv('SECRET_CACHE_SECONDS', String(CACHE_SECONDS));
-    vi.stubEnv('SECRET_STALE_SECONDS', String(STALE_SECONDS));
-    vi.stubEnv('INBOX_QUEUE_URL', 'https://sqs.eu-west-1.amazonaws.com/123456789012/switchyard-inbox');
-    vi.stubEnv('PAYLOAD_BUCKET_NAME', 'switchyard-payloads');
-    vi.stubEnv('AWS_REGION', 'eu-west-1');
-    vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'switchyard-ingest');
-    vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'Switchyard');
-    vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'DEBUG');
-    sqsMock.reset();
-    secretsMock.reset();
-    sqsMock.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
-    secretsMock.on(GetSecretValueCommand, { SecretId: SECRET_ARN }).resolves({ SecretString: SECRET });
+    stubIngestEnv({
+      SOURCES: JSON.stringify(SOURCES),
+      SECRET_CACHE_SECONDS: String(CACHE_SECONDS),
+      SECRET_STALE_SECONDS: String(STALE_SECONDS),
+      POWERTOOLS_LOG_LEVEL: 'DEBUG',
+    });
+    fakeIngestClients({ sqs: sqsMock, secretsManager: secretsMock, secrets: { [SECRET_ARN]: SECRET } });
     logs = captureLogs();
-    vi.resetModules();
-    ({ handler } = (await import('../../functions/ingest/handler.js')) as unknown as { handler: Handler });
+    handler = await loadIngestHandler();
   });
 
   afterEach(() => {

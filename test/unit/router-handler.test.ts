@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { ChangeMessageVisibilityBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { InboxEnvelope } from '../../functions/contracts.js';
-import { completedItem, fakeIdempotencyTable, type IdempotencyTable } from './support/idempotency-table.js';
-import { fixture, fixtureText, lambdaContext, sqsEvent, sqsRecord } from './support/lambda.js';
+import { fakeRouterClients } from './support/aws-clients.js';
+import { loadRouterHandler, type RouterHandler, stubRouterEnv } from './support/handler-env.js';
+import { completedItem, type IdempotencyTable } from './support/idempotency-table.js';
+import { fixture, fixtureText, inboxEnvelope, lambdaContext, sqsEvent, sqsRecord } from './support/lambda.js';
 import { type CapturedLogs, captureLogs } from './support/logs.js';
 
 const BUS_NAME = 'switchyard-events';
@@ -18,23 +18,8 @@ const dynamoMock = mockClient(DynamoDBClient);
 const eventBridgeMock = mockClient(EventBridgeClient);
 const sqsMock = mockClient(SQSClient);
 
-type Handler = (event: SQSEvent, context: ReturnType<typeof lambdaContext>) => Promise<SQSBatchResponse>;
-let handler: Handler;
+let handler: RouterHandler;
 let table: IdempotencyTable;
-
-function envelope(overrides: Partial<InboxEnvelope> = {}): string {
-  return JSON.stringify({
-    source: 'stripe',
-    eventId: 'evt_1QxD8rLkdIwHu7ix6mQ0Zb3T',
-    eventType: 'checkout.session.completed',
-    receivedAt: '2025-11-21T12:00:01.000Z',
-    bodySha256: createHash('sha256')
-      .update(overrides.body ?? STRIPE_BODY)
-      .digest('hex'),
-    body: STRIPE_BODY,
-    ...overrides,
-  });
-}
 
 const published = (): PutEventsRequestEntry[] =>
   eventBridgeMock.commandCalls(PutEventsCommand).flatMap((call) => call.args[0].input.Entries ?? []);
@@ -48,31 +33,14 @@ describe('router handler', () => {
   let logs: CapturedLogs;
 
   beforeEach(async () => {
-    vi.stubEnv('EVENT_BUS_NAME', BUS_NAME);
-    vi.stubEnv('QUEUE_URL', QUEUE_URL);
-    vi.stubEnv(
-      'MAPPERS',
-      JSON.stringify({ stripe: 'stripe', shopify: 'shopify', github: 'github', crm: 'crm' }),
-    );
-    vi.stubEnv('IDEMPOTENCY_TABLE_NAME', 'switchyard-idempotency');
-    vi.stubEnv('REDELIVERY_BASE_SECONDS', '2');
-    vi.stubEnv('REDELIVERY_CAP_SECONDS', '60');
-    vi.stubEnv('MAX_RECEIVE_COUNT', '5');
-    vi.stubEnv('LEDGER_TABLE_NAME', 'switchyard-ledger');
-    vi.stubEnv('LEDGER_RETENTION_SECONDS', '2592000');
-    vi.stubEnv('AWS_REGION', 'eu-west-1');
-    vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', 'switchyard-router');
-    vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'switchyard-router');
-    vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'Switchyard');
-    dynamoMock.reset();
-    eventBridgeMock.reset();
-    sqsMock.reset();
-    table = fakeIdempotencyTable(dynamoMock);
-    eventBridgeMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
-    sqsMock.on(ChangeMessageVisibilityBatchCommand).resolves({ Successful: [], Failed: [] });
+    stubRouterEnv({
+      EVENT_BUS_NAME: BUS_NAME,
+      QUEUE_URL,
+      MAPPERS: JSON.stringify({ stripe: 'stripe', shopify: 'shopify', github: 'github', crm: 'crm' }),
+    });
+    table = fakeRouterClients({ dynamodb: dynamoMock, eventBridge: eventBridgeMock, sqs: sqsMock });
     logs = captureLogs();
-    vi.resetModules();
-    ({ handler } = (await import('../../functions/router/handler.js')) as unknown as { handler: Handler });
+    handler = await loadRouterHandler();
   });
 
   afterEach(() => {
@@ -82,7 +50,7 @@ describe('router handler', () => {
 
   it('publishes one canonical event for a good record and reports no failure', async () => {
     // Prepare
-    const record = sqsRecord(envelope());
+    const record = sqsRecord(inboxEnvelope());
 
     // Act
     const response = await handler(sqsEvent([record]), lambdaContext('switchyard-router'));
@@ -110,7 +78,7 @@ describe('router handler', () => {
 
   it('reports only the malformed record, by its message id, and backs it off', async () => {
     // Prepare
-    const good = sqsRecord(envelope(), { messageId: 'good-1' });
+    const good = sqsRecord(inboxEnvelope(), { messageId: 'good-1' });
     const notJson = sqsRecord('{"source":', { messageId: 'bad-json', receiveCount: 3 });
     const notEnvelope = sqsRecord(JSON.stringify({ source: 'stripe' }), { messageId: 'bad-shape' });
 
@@ -152,7 +120,7 @@ describe('router handler', () => {
       'stripe/checkout.session.completed.json',
     );
     payload.data.object.customer_details = { name: 'Ada Lovelace' };
-    const record = sqsRecord(envelope({ eventId: 'evt_no_email', body: JSON.stringify(payload) }), {
+    const record = sqsRecord(inboxEnvelope({ eventId: 'evt_no_email', body: JSON.stringify(payload) }), {
       messageId: 'm-no-email',
     });
 
@@ -175,8 +143,8 @@ describe('router handler', () => {
           : { FailedEntryCount: 0, Entries: [{ EventId: 'e-ok' }] },
       );
     const refusedBody = STRIPE_BODY.replace('"order_1042"', '"order_refused"');
-    const ok = sqsRecord(envelope(), { messageId: 'm-ok' });
-    const refused = sqsRecord(envelope({ eventId: 'evt_refused', body: refusedBody }), {
+    const ok = sqsRecord(inboxEnvelope(), { messageId: 'm-ok' });
+    const refused = sqsRecord(inboxEnvelope({ eventId: 'evt_refused', body: refusedBody }), {
       messageId: 'm-refused',
     });
 
@@ -205,10 +173,10 @@ describe('router handler', () => {
 
   it('publishes nothing and succeeds for an event whose record is already COMPLETED', async () => {
     // Prepare
-    dynamoMock.on(PutItemCommand).rejects(completedDelivery(JSON.parse(envelope()).bodySha256));
+    dynamoMock.on(PutItemCommand).rejects(completedDelivery(JSON.parse(inboxEnvelope()).bodySha256));
 
     // Act
-    const response = await handler(sqsEvent([sqsRecord(envelope())]), lambdaContext());
+    const response = await handler(sqsEvent([sqsRecord(inboxEnvelope())]), lambdaContext());
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
@@ -217,8 +185,8 @@ describe('router handler', () => {
 
   it('fails, and so dead-letters, a redelivery of an event id with another body (B20)', async () => {
     // Prepare
-    dynamoMock.on(PutItemCommand).rejects(completedDelivery(JSON.parse(envelope()).bodySha256));
-    const tampered = envelope({ body: STRIPE_BODY.replace('4990', '1') });
+    dynamoMock.on(PutItemCommand).rejects(completedDelivery(JSON.parse(inboxEnvelope()).bodySha256));
+    const tampered = inboxEnvelope({ body: STRIPE_BODY.replace('4990', '1') });
 
     // Act
     const response = await handler(
@@ -233,11 +201,11 @@ describe('router handler', () => {
 
   it('publishes a vendor event once when it is delivered again in a later batch', async () => {
     // Prepare
-    await handler(sqsEvent([sqsRecord(envelope())]), lambdaContext());
+    await handler(sqsEvent([sqsRecord(inboxEnvelope())]), lambdaContext());
 
     // Act
     const again = await handler(
-      sqsEvent([sqsRecord(envelope()), sqsRecord(envelope({ eventId: 'evt_other' }))]),
+      sqsEvent([sqsRecord(inboxEnvelope()), sqsRecord(inboxEnvelope({ eventId: 'evt_other' }))]),
       lambdaContext(),
     );
 
@@ -251,7 +219,7 @@ describe('router handler', () => {
 
   it('publishes a vendor event once even when the same batch carries it twice', async () => {
     // Act
-    await handler(sqsEvent([sqsRecord(envelope()), sqsRecord(envelope())]), lambdaContext());
+    await handler(sqsEvent([sqsRecord(inboxEnvelope()), sqsRecord(inboxEnvelope())]), lambdaContext());
 
     // Assess
     expect(published()).toHaveLength(1);
@@ -260,7 +228,7 @@ describe('router handler', () => {
   it('publishes an event type that has no route as webhook.unrouted, with its body, for the archive', async () => {
     // Prepare
     const record = sqsRecord(
-      envelope({ eventId: 'evt_pi', eventType: 'payment_intent.succeeded', body: '{"id":"evt_pi"}' }),
+      inboxEnvelope({ eventId: 'evt_pi', eventType: 'payment_intent.succeeded', body: '{"id":"evt_pi"}' }),
     );
 
     // Act
@@ -288,7 +256,7 @@ describe('router handler', () => {
   ])('publishes a %s %s event as switchyard.<source> %s', async (source, eventType, body, detailType) => {
     // Act
     await handler(
-      sqsEvent([sqsRecord(envelope({ source, eventType, body, eventId: `${source}-1` }))]),
+      sqsEvent([sqsRecord(inboxEnvelope({ source, eventType, body, eventId: `${source}-1` }))]),
       lambdaContext(),
     );
 

@@ -7,18 +7,18 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { ChangeMessageVisibilityBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { InboxEnvelope } from '../../functions/contracts.js';
-import { completedItem, fakeIdempotencyTable } from './support/idempotency-table.js';
-import { fixture, fixtureText, lambdaContext, sqsEvent, sqsRecord } from './support/lambda.js';
+import { fakeRouterClients } from './support/aws-clients.js';
+import { loadRouterHandler, type RouterHandler, stubRouterEnv } from './support/handler-env.js';
+import { completedItem } from './support/idempotency-table.js';
+import { fixture, inboxEnvelope, lambdaContext, sqsEvent, sqsRecord } from './support/lambda.js';
 import { type CapturedLogs, captureLogs } from './support/logs.js';
 
 const LEDGER_TABLE = 'switchyard-ledger';
-const STRIPE_BODY = fixtureText('stripe/checkout.session.completed.json');
 const EVENT_KEY = 'stripe:evt_1QxD8rLkdIwHu7ix6mQ0Zb3T';
 const INGEST_TRACE = '1-691f9b40-0123456789abcdef01234567';
 
@@ -26,22 +26,7 @@ const dynamoMock = mockClient(DynamoDBClient);
 const eventBridgeMock = mockClient(EventBridgeClient);
 const sqsMock = mockClient(SQSClient);
 
-type Handler = (event: SQSEvent, context: ReturnType<typeof lambdaContext>) => Promise<SQSBatchResponse>;
-let handler: Handler;
-
-function envelope(overrides: Partial<InboxEnvelope> = {}): string {
-  return JSON.stringify({
-    source: 'stripe',
-    eventId: 'evt_1QxD8rLkdIwHu7ix6mQ0Zb3T',
-    eventType: 'checkout.session.completed',
-    receivedAt: '2025-11-21T12:00:01.000Z',
-    bodySha256: createHash('sha256')
-      .update(overrides.body ?? STRIPE_BODY)
-      .digest('hex'),
-    body: STRIPE_BODY,
-    ...overrides,
-  });
-}
+let handler: RouterHandler;
 
 /** An inbox record sent by the ingest function in trace `INGEST_TRACE` (SQS's `AWSTraceHeader`). */
 function inboxRecord(body: string, options: { messageId?: string; receiveCount?: number } = {}): SQSRecord {
@@ -66,33 +51,15 @@ describe('router handler: event ledger', () => {
   let logs: CapturedLogs;
 
   beforeEach(async () => {
-    vi.stubEnv('EVENT_BUS_NAME', 'switchyard-events');
-    vi.stubEnv('QUEUE_URL', 'https://sqs.eu-west-1.amazonaws.com/123456789012/switchyard-inbox');
-    vi.stubEnv('MAPPERS', JSON.stringify({ stripe: 'stripe' }));
-    vi.stubEnv('IDEMPOTENCY_TABLE_NAME', 'switchyard-idempotency');
-    vi.stubEnv('REDELIVERY_BASE_SECONDS', '2');
-    vi.stubEnv('REDELIVERY_CAP_SECONDS', '60');
-    vi.stubEnv('MAX_RECEIVE_COUNT', '5');
-    vi.stubEnv('LEDGER_TABLE_NAME', LEDGER_TABLE);
-    vi.stubEnv('LEDGER_RETENTION_SECONDS', '2592000');
-    vi.stubEnv('AWS_REGION', 'eu-west-1');
-    vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', 'switchyard-router');
-    vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'router');
-    vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'Switchyard');
-    vi.stubEnv(
-      '_X_AMZN_TRACE_ID',
-      'Root=1-691f9b41-fedcba9876543210fedcba98;Parent=0011223344556677;Sampled=1',
-    );
-    dynamoMock.reset();
-    eventBridgeMock.reset();
-    sqsMock.reset();
-    fakeIdempotencyTable(dynamoMock);
+    stubRouterEnv({
+      LEDGER_TABLE_NAME: LEDGER_TABLE,
+      POWERTOOLS_SERVICE_NAME: 'router',
+      _X_AMZN_TRACE_ID: 'Root=1-691f9b41-fedcba9876543210fedcba98;Parent=0011223344556677;Sampled=1',
+    });
+    fakeRouterClients({ dynamodb: dynamoMock, eventBridge: eventBridgeMock, sqs: sqsMock });
     dynamoMock.on(BatchWriteItemCommand).resolves({});
-    eventBridgeMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
-    sqsMock.on(ChangeMessageVisibilityBatchCommand).resolves({ Successful: [], Failed: [] });
     logs = captureLogs();
-    vi.resetModules();
-    ({ handler } = (await import('../../functions/router/handler.js')) as unknown as { handler: Handler });
+    handler = await loadRouterHandler();
   });
 
   afterEach(() => {
@@ -102,7 +69,7 @@ describe('router handler: event ledger', () => {
 
   it('records received at the ingest time, enqueued at the SQS send time, then routed, in the ingest trace', async () => {
     // Act
-    await handler(sqsEvent([inboxRecord(envelope())]), lambdaContext('switchyard-router'));
+    await handler(sqsEvent([inboxRecord(inboxEnvelope())]), lambdaContext('switchyard-router'));
 
     // Assess
     expect(ledgerItems()).toEqual([
@@ -134,7 +101,7 @@ describe('router handler: event ledger', () => {
   it('writes the ledger once per batch, after the records, with no body in any entry', async () => {
     // Act
     await handler(
-      sqsEvent([inboxRecord(envelope()), inboxRecord(envelope({ eventId: 'evt_2' }))]),
+      sqsEvent([inboxRecord(inboxEnvelope()), inboxRecord(inboxEnvelope({ eventId: 'evt_2' }))]),
       lambdaContext(),
     );
 
@@ -155,7 +122,7 @@ describe('router handler: event ledger', () => {
           { detailType: 'order.paid' },
           {
             validation: createHash('md5')
-              .update(JSON.stringify(JSON.parse(envelope()).bodySha256))
+              .update(JSON.stringify(JSON.parse(inboxEnvelope()).bodySha256))
               .digest('base64'),
           },
         ),
@@ -163,7 +130,7 @@ describe('router handler: event ledger', () => {
     );
 
     // Act
-    const response = await handler(sqsEvent([inboxRecord(envelope())]), lambdaContext());
+    const response = await handler(sqsEvent([inboxRecord(inboxEnvelope())]), lambdaContext());
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
@@ -177,11 +144,11 @@ describe('router handler: event ledger', () => {
 
   it('records a vendor retry of a routed event as received again, then duplicate', async () => {
     // Prepare
-    await handler(sqsEvent([inboxRecord(envelope())]), lambdaContext());
+    await handler(sqsEvent([inboxRecord(inboxEnvelope())]), lambdaContext());
 
     // Act
     await handler(
-      sqsEvent([inboxRecord(envelope({ receivedAt: '2025-11-21T12:05:00.000Z' }))]),
+      sqsEvent([inboxRecord(inboxEnvelope({ receivedAt: '2025-11-21T12:05:00.000Z' }))]),
       lambdaContext(),
     );
 
@@ -201,7 +168,7 @@ describe('router handler: event ledger', () => {
     // Act
     await handler(
       sqsEvent([
-        inboxRecord(envelope({ eventId: 'evt_pi', eventType: 'payment_intent.succeeded', body: '{}' })),
+        inboxRecord(inboxEnvelope({ eventId: 'evt_pi', eventType: 'payment_intent.succeeded', body: '{}' })),
       ]),
       lambdaContext(),
     );
@@ -228,7 +195,7 @@ describe('router handler: event ledger', () => {
     // Act
     const response = await handler(
       sqsEvent([
-        inboxRecord(envelope({ eventId: 'evt_poison', body }), { messageId: 'poison', receiveCount }),
+        inboxRecord(inboxEnvelope({ eventId: 'evt_poison', body }), { messageId: 'poison', receiveCount }),
       ]),
       lambdaContext(),
     );
@@ -250,7 +217,7 @@ describe('router handler: event ledger', () => {
     dynamoMock.on(BatchWriteItemCommand).rejects(new InternalServerError({ message: 'down', $metadata: {} }));
 
     // Act
-    const response = await handler(sqsEvent([inboxRecord(envelope())]), lambdaContext());
+    const response = await handler(sqsEvent([inboxRecord(inboxEnvelope())]), lambdaContext());
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });

@@ -6,20 +6,18 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { ChangeMessageVisibilityBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { InboxEnvelope } from '../../functions/contracts.js';
-import { LedgerEnvironment } from '../../functions/shared/ledger.js';
+import { fakeRouterClients } from './support/aws-clients.js';
 import { dimensionSet, emittedMetrics } from './support/emf.js';
-import { completedItem, fakeIdempotencyTable } from './support/idempotency-table.js';
-import { fixtureText, lambdaContext, sqsEvent, sqsRecord } from './support/lambda.js';
+import { loadRouterHandler, type RouterHandler, stubRouterEnv } from './support/handler-env.js';
+import { completedItem } from './support/idempotency-table.js';
+import { fixtureText, inboxEnvelope, lambdaContext, sqsEvent, sqsRecord } from './support/lambda.js';
 import { type CapturedLogs, captureLogs } from './support/logs.js';
 
 const SERVICE = 'switchyard-router';
 const STRIPE_BODY = fixtureText('stripe/checkout.session.completed.json');
-const STRIPE_EVENT_ID = 'evt_1QxD8rLkdIwHu7ix6mQ0Zb3T';
 const TRACE_HEADER = 'Root=1-6920b240-0a1b2c3d4e5f60718293a4b5;Parent=53995c3f42cd8ad8;Sampled=1';
 const TRACE_ID = '1-6920b240-0a1b2c3d4e5f60718293a4b5';
 
@@ -27,25 +25,11 @@ const dynamoMock = mockClient(DynamoDBClient);
 const eventBridgeMock = mockClient(EventBridgeClient);
 const sqsMock = mockClient(SQSClient);
 
-type Handler = (event: SQSEvent, context: ReturnType<typeof lambdaContext>) => Promise<SQSBatchResponse>;
-let handler: Handler;
-
-function envelope(overrides: Partial<InboxEnvelope> = {}): string {
-  const body = overrides.body ?? STRIPE_BODY;
-  return JSON.stringify({
-    source: 'stripe',
-    eventId: STRIPE_EVENT_ID,
-    eventType: 'checkout.session.completed',
-    receivedAt: '2025-11-21T12:00:01.000Z',
-    bodySha256: createHash('sha256').update(body).digest('hex'),
-    body,
-    ...overrides,
-  });
-}
+let handler: RouterHandler;
 
 /** An event of a type no mapper routes. */
 const unrouted = (eventId: string, eventType = 'payment_intent.succeeded') =>
-  envelope({ eventId, eventType, body: `{"id":"${eventId}"}` });
+  inboxEnvelope({ eventId, eventType, body: `{"id":"${eventId}"}` });
 
 /** Makes PutEvents refuse the events whose detail contains `marker`. */
 function refusePutEventsOf(marker: string): void {
@@ -62,30 +46,15 @@ describe('router metrics and correlation', () => {
   let logs: CapturedLogs;
 
   beforeEach(async () => {
-    vi.stubEnv('EVENT_BUS_NAME', 'switchyard-events');
-    vi.stubEnv('QUEUE_URL', 'https://sqs.eu-west-1.amazonaws.com/123456789012/switchyard-inbox');
-    vi.stubEnv('MAPPERS', JSON.stringify({ stripe: 'stripe' }));
-    vi.stubEnv('IDEMPOTENCY_TABLE_NAME', 'switchyard-idempotency');
-    vi.stubEnv('REDELIVERY_BASE_SECONDS', '2');
-    vi.stubEnv('REDELIVERY_CAP_SECONDS', '60');
-    vi.stubEnv('MAX_RECEIVE_COUNT', '5');
-    vi.stubEnv(LedgerEnvironment.tableName, 'switchyard-ledger');
-    vi.stubEnv(LedgerEnvironment.retentionSeconds, '2592000');
-    vi.stubEnv('AWS_REGION', 'eu-west-1');
-    vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', SERVICE);
-    vi.stubEnv('POWERTOOLS_SERVICE_NAME', SERVICE);
-    vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'Switchyard');
-    vi.stubEnv('_X_AMZN_TRACE_ID', TRACE_HEADER);
-    dynamoMock.reset();
-    eventBridgeMock.reset();
-    sqsMock.reset();
-    fakeIdempotencyTable(dynamoMock);
+    stubRouterEnv({
+      AWS_LAMBDA_FUNCTION_NAME: SERVICE,
+      POWERTOOLS_SERVICE_NAME: SERVICE,
+      _X_AMZN_TRACE_ID: TRACE_HEADER,
+    });
+    fakeRouterClients({ dynamodb: dynamoMock, eventBridge: eventBridgeMock, sqs: sqsMock });
     dynamoMock.on(BatchWriteItemCommand).resolves({});
-    eventBridgeMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
-    sqsMock.on(ChangeMessageVisibilityBatchCommand).resolves({ Successful: [], Failed: [] });
     logs = captureLogs();
-    vi.resetModules();
-    ({ handler } = (await import('../../functions/router/handler.js')) as unknown as { handler: Handler });
+    handler = await loadRouterHandler();
   });
 
   afterEach(() => {
@@ -95,7 +64,7 @@ describe('router metrics and correlation', () => {
 
   it('counts a routed event as EventRouted under its source and vendor event type', async () => {
     // Act
-    const response = await handler(sqsEvent([sqsRecord(envelope())]), lambdaContext(SERVICE));
+    const response = await handler(sqsEvent([sqsRecord(inboxEnvelope())]), lambdaContext(SERVICE));
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
@@ -130,13 +99,13 @@ describe('router metrics and correlation', () => {
 
   it('counts a redelivery in a later batch as DuplicateDropped, and only it', async () => {
     // Prepare
-    await handler(sqsEvent([sqsRecord(envelope())]), lambdaContext(SERVICE));
+    await handler(sqsEvent([sqsRecord(inboxEnvelope())]), lambdaContext(SERVICE));
     logs.clear();
     eventBridgeMock.resetHistory();
 
     // Act
     const response = await handler(
-      sqsEvent([sqsRecord(envelope()), sqsRecord(envelope({ eventId: 'evt_new' }))]),
+      sqsEvent([sqsRecord(inboxEnvelope()), sqsRecord(inboxEnvelope({ eventId: 'evt_new' }))]),
       lambdaContext(SERVICE),
     );
 
@@ -158,7 +127,7 @@ describe('router metrics and correlation', () => {
 
   it('counts an event whose COMPLETED record another instance wrote as DuplicateDropped', async () => {
     // Prepare: the record as Powertools stores it, with the validation hash of the same body
-    const bodySha256 = JSON.parse(envelope()).bodySha256 as string;
+    const bodySha256 = JSON.parse(inboxEnvelope()).bodySha256 as string;
     dynamoMock.on(PutItemCommand).rejects(
       new ConditionalCheckFailedException({
         message: 'The conditional request failed',
@@ -172,7 +141,7 @@ describe('router metrics and correlation', () => {
     );
 
     // Act
-    const response = await handler(sqsEvent([sqsRecord(envelope())]), lambdaContext(SERVICE));
+    const response = await handler(sqsEvent([sqsRecord(inboxEnvelope())]), lambdaContext(SERVICE));
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
@@ -186,7 +155,10 @@ describe('router metrics and correlation', () => {
     refusePutEventsOf('order_1042');
 
     // Act
-    const response = await handler(sqsEvent([sqsRecord(envelope(), { messageId: 'm-1' })]), lambdaContext());
+    const response = await handler(
+      sqsEvent([sqsRecord(inboxEnvelope(), { messageId: 'm-1' })]),
+      lambdaContext(),
+    );
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-1' }] });
@@ -197,14 +169,17 @@ describe('router metrics and correlation', () => {
   it('puts on every log line of a record its own event key and the X-Ray trace id, though records run at once', async () => {
     // Prepare: records that log at different points, after different numbers of awaits
     refusePutEventsOf('order_refused');
-    await handler(sqsEvent([sqsRecord(envelope({ eventId: 'evt_seen' }))]), lambdaContext(SERVICE));
+    await handler(sqsEvent([sqsRecord(inboxEnvelope({ eventId: 'evt_seen' }))]), lambdaContext(SERVICE));
     logs.clear();
     const records = [
       sqsRecord(unrouted('evt_unrouted')),
       sqsRecord(
-        envelope({ eventId: 'evt_refused', body: STRIPE_BODY.replace('"order_1042"', '"order_refused"') }),
+        inboxEnvelope({
+          eventId: 'evt_refused',
+          body: STRIPE_BODY.replace('"order_1042"', '"order_refused"'),
+        }),
       ),
-      sqsRecord(envelope({ eventId: 'evt_seen' })),
+      sqsRecord(inboxEnvelope({ eventId: 'evt_seen' })),
       sqsRecord(unrouted('evt_unrouted_2', 'charge.refunded')),
     ];
 

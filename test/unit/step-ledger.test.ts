@@ -1,17 +1,12 @@
-import {
-  BatchWriteItemCommand,
-  DynamoDBClient,
-  GetItemCommand,
-  InternalServerError,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, DynamoDBClient, InternalServerError } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { OrderPaid } from '../../functions/contracts.js';
+import { fakeConnectorTables } from './support/aws-clients.js';
+import { stubStepEnv } from './support/handler-env.js';
 import { json, type Responder, startServer, type TestServer } from './support/http-server.js';
-import { fakeIdempotencyTable } from './support/idempotency-table.js';
 import { lambdaContext } from './support/lambda.js';
 import { type CapturedLogs, captureLogs } from './support/logs.js';
 
@@ -66,18 +61,9 @@ describe('step handlers: event ledger', () => {
     server.requests.length = 0;
     respond = (request, response) =>
       request.path === '/invoices' ? json(response, 201, { id: 'inv_42' }) : json(response, 200, {});
-    vi.stubEnv('DOWNSTREAM_BASE_URL', server.baseUrl);
-    vi.stubEnv('IDEMPOTENCY_TABLE_NAME', 'switchyard-idempotency');
-    vi.stubEnv('LEDGER_TABLE_NAME', LEDGER_TABLE);
-    vi.stubEnv('LEDGER_RETENTION_SECONDS', '2592000');
-    vi.stubEnv('GUARD_TABLE_NAME', 'switchyard-guards');
-    vi.stubEnv('DOWNSTREAM_GUARD', JSON.stringify({ system: 'accounting' }));
-    vi.stubEnv('AWS_REGION', 'eu-west-1');
-    vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'Switchyard');
+    stubStepEnv({ DOWNSTREAM_BASE_URL: server.baseUrl, LEDGER_TABLE_NAME: LEDGER_TABLE });
     dynamoMock.reset();
-    fakeIdempotencyTable(dynamoMock);
-    dynamoMock.on(GetItemCommand, { TableName: 'switchyard-guards' }).resolves({});
-    dynamoMock.on(UpdateItemCommand, { TableName: 'switchyard-guards' }).resolves({});
+    fakeConnectorTables(dynamoMock);
     dynamoMock.on(BatchWriteItemCommand).resolves({});
     logs = captureLogs();
     vi.resetModules();

@@ -1,18 +1,14 @@
-import {
-  ConditionalCheckFailedException,
-  DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { CallContext } from '../../functions/connectors/systems.js';
 import type { OrderPaid } from '../../functions/contracts.js';
+import { fakeConnectorTables } from './support/aws-clients.js';
+import { stubStepEnv } from './support/handler-env.js';
 import { json, type Responder, startServer, type TestServer } from './support/http-server.js';
-import { completedItem, fakeIdempotencyTable, type IdempotencyTable } from './support/idempotency-table.js';
+import { completedItem, type IdempotencyTable } from './support/idempotency-table.js';
 import { lambdaContext } from './support/lambda.js';
 import { type CapturedLogs, captureLogs } from './support/logs.js';
 
@@ -59,20 +55,9 @@ describe('step handlers', () => {
       request.path === '/invoices'
         ? json(response, 201, { id: 'inv_42', status: 'open' })
         : json(response, 200, {});
-    vi.stubEnv('DOWNSTREAM_BASE_URL', server.baseUrl);
-    vi.stubEnv('IDEMPOTENCY_TABLE_NAME', 'switchyard-idempotency');
-    vi.stubEnv('LEDGER_TABLE_NAME', 'switchyard-ledger');
-    vi.stubEnv('LEDGER_RETENTION_SECONDS', '2592000');
-    vi.stubEnv('GUARD_TABLE_NAME', 'switchyard-guards');
-    vi.stubEnv('DOWNSTREAM_GUARD', JSON.stringify({ system: 'accounting' }));
-    vi.stubEnv('AWS_REGION', 'eu-west-1');
-    vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'order-paid');
-    vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'Switchyard');
+    stubStepEnv({ DOWNSTREAM_BASE_URL: server.baseUrl, POWERTOOLS_SERVICE_NAME: 'order-paid' });
     dynamoMock.reset();
-    table = fakeIdempotencyTable(dynamoMock);
-    // The downstream guard's state (a closed breaker, no rate limit): tested in guard.test.ts.
-    dynamoMock.on(GetItemCommand, { TableName: 'switchyard-guards' }).resolves({});
-    dynamoMock.on(UpdateItemCommand, { TableName: 'switchyard-guards' }).resolves({});
+    table = fakeConnectorTables(dynamoMock);
     logs = captureLogs();
     vi.resetModules();
   });

@@ -1,7 +1,9 @@
 /** Builders of Lambda inputs for unit tests: contexts, API Gateway proxy events, SQS records, fixtures. */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { APIGatewayProxyEvent, Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { InboxEnvelope } from '../../../functions/contracts.js';
 
 /** A vendor payload fixture from test/fixtures, as the exact text on disk. */
 export function fixtureText(path: string): string {
@@ -93,4 +95,21 @@ export function sqsRecord(
 
 export function sqsEvent(records: SQSRecord[]): SQSEvent {
   return { Records: records };
+}
+
+/**
+ * An inbox message body (an `InboxEnvelope`, JSON) as the ingest function enqueues it: by default the
+ * Stripe `checkout.session.completed` fixture, event `evt_1QxD8rLkdIwHu7ix6mQ0Zb3T`, with its SHA-256.
+ */
+export function inboxEnvelope(overrides: Partial<InboxEnvelope> = {}): string {
+  const body = overrides.body ?? fixtureText('stripe/checkout.session.completed.json');
+  return JSON.stringify({
+    source: 'stripe',
+    eventId: 'evt_1QxD8rLkdIwHu7ix6mQ0Zb3T',
+    eventType: 'checkout.session.completed',
+    receivedAt: '2025-11-21T12:00:01.000Z',
+    bodySha256: createHash('sha256').update(body).digest('hex'),
+    body,
+    ...overrides,
+  });
 }
