@@ -137,18 +137,25 @@ async function syncRecord(record: SQSRecord, entries: LedgerEntry[]): Promise<vo
       : result.applied === false
         ? LedgerStage.skipped
         : LedgerStage.delivered;
-    entries.push({ eventKey, stage, eventType, details: { system: 'email' } });
+    entries.push({ eventKey, stage, at: new Date(), eventType, details: { system: 'email' } });
   } catch (error) {
     // A 429's Retry-After, an open circuit or a spent rate: come back no sooner than asked (F9).
     const { retryAfterSeconds } = error as { retryAfterSeconds?: unknown };
     if (typeof retryAfterSeconds === 'number') waitAtLeast.set(record.messageId, retryAfterSeconds);
     const errorName = (error as Error).name;
     const receiveCount = Number(record.attributes.ApproximateReceiveCount);
-    entries.push({ eventKey, stage: LedgerStage.failed, eventType, details: { errorName, receiveCount } });
+    entries.push({
+      eventKey,
+      stage: LedgerStage.failed,
+      at: new Date(),
+      eventType,
+      details: { errorName, receiveCount },
+    });
     if (onLastReceive(record, maxReceiveCount)) {
       entries.push({
         eventKey,
         stage: LedgerStage.deadLettered,
+        at: new Date(),
         eventType,
         details: { queue: 'email-sync', errorName, receiveCount },
       });

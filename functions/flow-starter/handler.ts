@@ -81,6 +81,7 @@ async function startFlow(record: SQSRecord, entries: LedgerEntry[]): Promise<voi
       entries.push({
         eventKey: detail.eventKey,
         stage: LedgerStage.deadLettered,
+        at: new Date(),
         eventType: detailType,
         details: {
           queue: `${flow}-start`,
@@ -115,7 +116,7 @@ async function start(source: string, detailType: string, detail: { eventKey: str
     return {
       eventKey,
       stage: LedgerStage.flowStarted,
-      at: startDate,
+      at: startDate ?? new Date(),
       eventType: detailType,
       details: { flow, executionArn },
     };
@@ -126,6 +127,7 @@ async function start(source: string, detailType: string, detail: { eventKey: str
     return {
       eventKey,
       stage: LedgerStage.duplicate,
+      at: new Date(),
       eventType: detailType,
       details: { flow, executionArn: executionArnOf(name), reason: error.name },
     };

@@ -178,12 +178,19 @@ async function routeRecord(record: SQSRecord, entries: LedgerEntry[]): Promise<v
   await withEventKey(eventKey, async () => {
     try {
       const result = await routeOnce({ eventKey, envelope });
+      const at = new Date();
       entries.push(
         result.duplicate
-          ? { eventKey, stage: LedgerStage.duplicate, eventType, details: { detailType: result.detailType } }
+          ? {
+              eventKey,
+              stage: LedgerStage.duplicate,
+              at,
+              eventType,
+              details: { detailType: result.detailType },
+            }
           : result.detailType === DetailType.Unrouted
-            ? { eventKey, stage: LedgerStage.unrouted, eventType }
-            : { eventKey, stage: LedgerStage.routed, eventType: result.detailType },
+            ? { eventKey, stage: LedgerStage.unrouted, at, eventType }
+            : { eventKey, stage: LedgerStage.routed, at, eventType: result.detailType },
       );
       if (result.duplicate) {
         logger.info('duplicate dropped: the event was routed before', { detailType: result.detailType });
@@ -199,6 +206,7 @@ async function routeRecord(record: SQSRecord, entries: LedgerEntry[]): Promise<v
         entries.push({
           eventKey,
           stage: LedgerStage.deadLettered,
+          at: new Date(),
           eventType,
           details: {
             queue: 'inbox',

@@ -105,7 +105,10 @@ export interface LedgerEntry {
   /** `<source>:<event id>`; the source is the part before the first `:`. */
   eventKey: string;
   stage: LedgerStage;
-  /** When the stage happened (ISO 8601, epoch milliseconds or a Date). @default now */
+  /**
+   * When the stage happened (ISO 8601, epoch milliseconds or a Date). @default the time of the write, which
+   * for entries written together after a batch is too late: give those the time they happened.
+   */
   at?: string | number | Date;
   /** Vendor event type or canonical detail type, when known. */
   eventType?: string;

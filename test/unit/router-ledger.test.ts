@@ -111,6 +111,27 @@ describe('router handler: event ledger', () => {
     expect(JSON.stringify(ledgerItems())).not.toContain('order_1042');
   });
 
+  it('times routed when the event was put on the bus, not when the batch ledger is written', async () => {
+    // Prepare: of two records routed together, the second takes 200 ms to put on the bus
+    eventBridgeMock.on(PutEventsCommand).callsFake(async (input: { Entries?: { Detail?: string }[] }) => {
+      if (input.Entries?.[0]?.Detail?.includes('evt_slow')) await new Promise((r) => setTimeout(r, 200));
+      return { FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] };
+    });
+    const started = Date.now();
+
+    // Act
+    await handler(
+      sqsEvent([inboxRecord(inboxEnvelope()), inboxRecord(inboxEnvelope({ eventId: 'evt_slow' }))]),
+      lambdaContext(),
+    );
+
+    // Assess: the fast record's routed time is its own, well before the batch (and its ledger write) ended
+    const routed = ledgerItems().filter((item) => item.stage === 'routed');
+    const routedAt = (key: string) => Date.parse(String(routed.find((item) => item.pk === key)?.at));
+    expect(routedAt(EVENT_KEY) - started).toBeLessThan(150);
+    expect(routedAt('stripe:evt_slow') - started).toBeGreaterThanOrEqual(200);
+  });
+
   it('records duplicate, not routed, for a redelivery answered from its COMPLETED record', async () => {
     // Prepare
     dynamoMock.on(PutItemCommand).rejects(
