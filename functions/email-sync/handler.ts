@@ -10,7 +10,7 @@
  * Event ledger (functions/shared/ledger.ts), written once per batch, best effort: `delivered`, `skipped`,
  * `duplicate`, or `failed` (and `dead-lettered` on the last receive).
  */
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { BatchProcessor, EventType } from '@aws-lambda-powertools/batch';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -26,7 +26,7 @@ import { requiredEnv } from '../shared/env.js';
 import { MappingError } from '../shared/errors.js';
 import { type LedgerEntry, LedgerStage, ledgerFromEnvironment } from '../shared/ledger.js';
 import { instrument, logger, metrics, tracer, withEventKey } from '../shared/powertools.js';
-import { backOffFailedRecords, onLastReceive } from '../shared/redelivery.js';
+import { onLastReceive, processQueueBatch } from '../shared/redelivery.js';
 
 const baseUrl = requiredEnv('DOWNSTREAM_BASE_URL');
 const queueUrl = requiredEnv('QUEUE_URL');
@@ -168,15 +168,11 @@ export const handler = instrument(async (event: SQSEvent, lambdaContext: Context
   context = lambdaContext;
   waitAtLeast.clear();
   idempotency.registerLambdaContext(lambdaContext);
-  const entries: LedgerEntry[] = [];
-  const response = await processPartialResponse(
+  return processQueueBatch(
     event,
-    (record: SQSRecord) => syncRecord(record, entries),
-    processor,
-    { context: lambdaContext, throwOnFullBatchFailure: false },
+    lambdaContext,
+    syncRecord,
+    { processor, sqs, queueUrl, redelivery, ledger },
+    waitAtLeast,
   );
-  await backOffFailedRecords(sqs, queueUrl, event.Records, response, redelivery, waitAtLeast);
-  // After the batch's work, best effort: a ledger outage neither fails nor repeats a sync.
-  await ledger.record(entries);
-  return response;
 });

@@ -14,7 +14,7 @@
  * ARN), `duplicate`, or `dead-lettered` on the last receive.
  */
 import { createHash } from 'node:crypto';
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { BatchProcessor, EventType } from '@aws-lambda-powertools/batch';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
@@ -27,7 +27,7 @@ import { MappingError } from '../shared/errors.js';
 import { Dimension, HubMetric } from '../shared/hub-metrics.js';
 import { type LedgerEntry, LedgerStage, ledgerFromEnvironment } from '../shared/ledger.js';
 import { emitMetric, instrument, logger, metrics, tracer, withEventKey } from '../shared/powertools.js';
-import { backOffFailedRecords, onLastReceive } from '../shared/redelivery.js';
+import { onLastReceive, processQueueBatch } from '../shared/redelivery.js';
 
 const stateMachineArn = requiredEnv('STATE_MACHINE_ARN');
 /** The flow this starter starts, e.g. `order-paid`: the `flow` dimension of its metrics. */
@@ -139,16 +139,6 @@ function executionArnOf(name: string): string {
   return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
 }
 
-export const handler = instrument(async (event: SQSEvent, context: Context) => {
-  const entries: LedgerEntry[] = [];
-  const response = await processPartialResponse(
-    event,
-    (record: SQSRecord) => startFlow(record, entries),
-    processor,
-    { context, throwOnFullBatchFailure: false },
-  );
-  await backOffFailedRecords(sqs, queueUrl, event.Records, response, redelivery);
-  // After the batch's work, best effort: a ledger outage neither fails nor repeats a start.
-  await ledger.record(entries);
-  return response;
-});
+export const handler = instrument((event: SQSEvent, context: Context) =>
+  processQueueBatch(event, context, startFlow, { processor, sqs, queueUrl, redelivery, ledger }),
+);

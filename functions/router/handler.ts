@@ -12,7 +12,7 @@
  * Event ledger (functions/shared/ledger.ts), written once per batch after the records, best effort:
  * `received`, `enqueued`, then `routed`, `unrouted` or `duplicate`, or `dead-lettered` on the last receive.
  */
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { BatchProcessor, EventType } from '@aws-lambda-powertools/batch';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -36,7 +36,7 @@ import { MappingError } from '../shared/errors.js';
 import { Dimension, HubMetric } from '../shared/hub-metrics.js';
 import { type LedgerEntry, LedgerStage, ledgerFromEnvironment, rootTraceId } from '../shared/ledger.js';
 import { emitMetric, instrument, logger, metrics, tracer, withEventKey } from '../shared/powertools.js';
-import { backOffFailedRecords, onLastReceive } from '../shared/redelivery.js';
+import { onLastReceive, processQueueBatch } from '../shared/redelivery.js';
 import { RouterSources } from '../sources.js';
 
 const busName = requiredEnv('EVENT_BUS_NAME');
@@ -222,17 +222,7 @@ async function routeRecord(record: SQSRecord, entries: LedgerEntry[]): Promise<v
 
 export const handler = instrument(async (event: SQSEvent, context) => {
   idempotency.registerLambdaContext(context);
-  const entries: LedgerEntry[] = [];
-  const response = await processPartialResponse(
-    event,
-    (record: SQSRecord) => routeRecord(record, entries),
-    processor,
-    { context, throwOnFullBatchFailure: false },
-  );
-  await backOffFailedRecords(sqs, queueUrl, event.Records, response, redelivery);
-  // After the batch's work, best effort: a ledger outage neither fails nor repeats a record.
-  await ledger.record(entries);
-  return response;
+  return processQueueBatch(event, context, routeRecord, { processor, sqs, queueUrl, redelivery, ledger });
 });
 
 function safeJson(text: string): unknown {

@@ -1,5 +1,7 @@
+import { type BatchProcessor, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { ChangeMessageVisibilityBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { LedgerEntry } from './ledger.js';
 
 /** SQS's longest visibility timeout, seconds (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html). */
 const MAX_VISIBILITY_SECONDS = 43_200;
@@ -84,4 +86,47 @@ export async function backOffFailedRecords(
  */
 export function onLastReceive(record: SQSRecord, maxReceiveCount: number): boolean {
   return (Number(record.attributes.ApproximateReceiveCount) || 1) >= maxReceiveCount;
+}
+
+/** What a queue consumer needs to process a batch: its batch processor, its queue and backoff, its ledger. */
+export interface QueueConsumer {
+  processor: BatchProcessor;
+  sqs: SQSClient;
+  queueUrl: string;
+  redelivery: { baseSeconds: number; capSeconds: number };
+  ledger: { record(entries: readonly LedgerEntry[]): Promise<void> };
+}
+
+/**
+ * Processes one SQS batch: `handleRecord` runs on every record (Powertools `processPartialResponse`, failures
+ * reported per record) and adds the record's ledger entries to `entries`; the failed records are backed off
+ * (`backOffFailedRecords`); then the entries are written, after the work and best effort, so a ledger outage
+ * neither fails nor repeats a record.
+ * @param waitAtLeast seconds a failed record must wait, by message id (filled in by `handleRecord`)
+ * @returns the partial batch response for Lambda
+ */
+export async function processQueueBatch(
+  event: SQSEvent,
+  context: Context,
+  handleRecord: (record: SQSRecord, entries: LedgerEntry[]) => Promise<unknown>,
+  consumer: QueueConsumer,
+  waitAtLeast?: ReadonlyMap<string, number>,
+): Promise<SQSBatchResponse> {
+  const entries: LedgerEntry[] = [];
+  const response = await processPartialResponse(
+    event,
+    (record: SQSRecord) => handleRecord(record, entries),
+    consumer.processor,
+    { context, throwOnFullBatchFailure: false },
+  );
+  await backOffFailedRecords(
+    consumer.sqs,
+    consumer.queueUrl,
+    event.Records,
+    response,
+    consumer.redelivery,
+    waitAtLeast,
+  );
+  await consumer.ledger.record(entries);
+  return response;
 }
