@@ -176,9 +176,11 @@ async function routeRecord(record: SQSRecord, entries: LedgerEntry[]): Promise<v
     },
   );
   await withEventKey(eventKey, async () => {
+    // Before the PutEvents: a target may receive the event before the call returns, and the stage must not
+    // seem to follow what it caused.
+    const at = new Date();
     try {
       const result = await routeOnce({ eventKey, envelope });
-      const at = new Date();
       entries.push(
         result.duplicate
           ? {
